@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Files larger than this are not configuration files. */
+#define FS_READ_MAX (4U * 1024U * 1024U)
+
+/* Open DIR as the root every other path is resolved in (O_PATH directory fd). */
+int fs_open_root(const char *dir);
+
+/*
+ * Open an absolute PATH inside the tree of ROOTFD as if ROOTFD were "/":
+ * absolute symlinks and ".." cannot leave it (openat2 RESOLVE_IN_ROOT).
+ * With NOFOLLOW the last component must not be a symlink.
+ */
+int fs_open_in_root(int rootfd, const char *path, int flags, bool nofollow);
+
+/* Open NAME below DIRFD; symlinks may not leave DIRFD's tree (RESOLVE_BENEATH). */
+int fs_open_beneath(int dirfd, const char *name, int flags);
+
+/* Read a whole regular file (never a FIFO or device), at most FS_READ_MAX bytes, NUL-terminated. */
+int fs_read_fd(int fd, char **ret, size_t *ret_size);
+int fs_read_in_root(int rootfd, const char *path, bool nofollow, char **ret, size_t *ret_size);
+
+typedef enum FsWriteFlags {
+        FS_WRITE_REPLACE = 1 << 0, /* replace an existing regular file */
+        FS_WRITE_CHOWN = 1 << 1,   /* fchown to uid:gid before any content is written */
+} FsWriteFlags;
+
+/*
+ * Atomically create NAME in DIRFD with DATA: a temporary file (O_EXCL|O_NOFOLLOW)
+ * in the same directory, owner and mode set before content, fsync, rename, fsync
+ * of the directory. On failure the temporary file is removed and an existing
+ * NAME is untouched. Without FS_WRITE_REPLACE an existing NAME is -EEXIST; a
+ * symlink, directory or other non-regular file at NAME is refused (-ELOOP,
+ * -EISDIR, -EBADFD).
+ */
+int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
+                    gid_t gid, FsWriteFlags flags);
+
+/* Is NAME one of our own temporary files (".NAME.XXXXXX.tmp")? */
+bool fs_is_temp_name(const char *name);

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "dcs.h"
+#include "hostinfo.h"
+#include "pgcommon.h"
+#include "render.h"
+
+#define PATRONI_DIR "/etc/patroni"
+#define PATRONI_TEMPLATE PATRONI_DIR "/config.yml.in"
+#define PATRONI_VIP_TEMPLATE PATRONI_DIR "/vip.in"
+#define PATRONI_CONFIG_MODE 0640
+#define API_PORT_OFFSET 2576 /* 8008 - 5432, as Debian's pg_createconfig_patroni */
+
+/* Exit codes of patroni-debianctl generate, and the daemon's error classes. */
+typedef enum GenStatus {
+        GEN_OK = 0,
+        GEN_FAILED = 1,        /* out of memory, unexpected system errors */
+        GEN_USAGE = 2,         /* bad arguments */
+        GEN_NO_VERSION = 3,    /* no /usr/lib/postgresql/VERSION/bin */
+        GEN_EXISTS = 4,        /* the configuration exists (no --force) */
+        GEN_INVALID_INPUT = 5, /* template, DCS, pg-common files, port in use, rendered result */
+        GEN_WRITE_FAILED = 6,  /* cannot write /etc/patroni/V-C.yml */
+} GenStatus;
+
+typedef struct GenError {
+        GenStatus status;
+        char *message; /* names the file, line or value; never a secret */
+} GenError;
+
+void gen_error_done(GenError *e);
+
+/* Where the project's own templates are, used when /etc/patroni has none. */
+typedef struct GenPaths {
+        const char *template;         /* --template: use this instead of the search */
+        const char *default_template; /* $(pkgdatadir)/config.yml.in */
+        const char *default_vip_template;
+} GenPaths;
+
+typedef struct ApiPort {
+        char *file; /* V-C.yml */
+        int port;
+} ApiPort;
+
+/* Everything that does not depend on the cluster: loaded once, used for many. */
+typedef struct GenInputs {
+        int rootfd;      /* borrowed */
+        char *root_path; /* for messages only */
+        Template *config_template;
+        Template *vip_template; /* loaded on first use */
+        GenPaths paths;
+        DcsConfig *dcs;
+        char *dcs_error; /* why DCS failed to load, reported if the template needs it */
+        char *datadir_base;
+        char hostname[HOST_NAME_MAX + 1];
+        HostAddr host;
+        PgClusterList *clusters;
+        ApiPort *api_ports;
+        size_t n_api_ports;
+        bool chown;
+        gid_t postgres_gid;
+} GenInputs;
+
+typedef struct GenRequest {
+        const char *version, *cluster;
+        const char *hostip, *network, *vip, *endpoint;
+        int port; /* 0: choose */
+        bool force;
+} GenRequest;
+
+typedef struct GenOutput {
+        char name[NAME_MAX + 1];     /* V-C.yml */
+        char vip_name[NAME_MAX + 1]; /* V-C.vip, or "" */
+        char *config, *vip;
+        size_t config_size, vip_size;
+        int port, api_port;
+        int restapi_port; /* what restapi.listen says after rendering */
+        bool loopback; /* the host address is loopback: Patroni will reject it */
+} GenOutput;
+
+void gen_output_done(GenOutput *o);
+
+int gen_inputs_load(int rootfd, const char *root_path, const GenPaths *paths, GenInputs **ret, GenError *err);
+GenInputs *gen_inputs_free(GenInputs *in);
+static inline void gen_inputs_freep(GenInputs **in) {
+        gen_inputs_free(*in);
+}
+
+/* Render and validate the configuration (and VIP file) for one cluster. Writes nothing. */
+int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *err);
+
+/* Write what gen_render produced to /etc/patroni, atomically, never replacing unless FORCE. */
+int gen_write(GenInputs *in, const GenOutput *out, bool force, GenError *err);
+
+/* "V-C.yml" for a valid version and cluster name, or -EINVAL. */
+int gen_config_name(const char *version, const char *cluster, const char *suffix, char *buf, size_t size);

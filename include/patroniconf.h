@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What we need to know of a Patroni YAML configuration, ours or an admin's. */
+typedef struct PatroniConf {
+        char *scope;
+        char *namespace; /* normalised to "/ns/", Patroni's default "/service/" */
+        char *name;
+        char *dcs_type;  /* etcd3, etcd, consul, zookeeper, ... */
+        int restapi_port; /* from restapi.listen, 0 if none */
+} PatroniConf;
+
+void patroniconf_done(PatroniConf *c);
+
+/*
+ * Parse TEXT. With STRICT, it must be what Patroni needs to run: a mapping
+ * with scope, name, restapi.listen/connect_address, postgresql.data_dir/
+ * listen/connect_address and exactly one DCS section; duplicate keys are
+ * errors anywhere. Errors say "line L, column C: ..." where a place is known.
+ */
+int patroniconf_parse(const char *text, size_t size, bool strict, PatroniConf *ret, char **ret_error);
+
+/* "host:port", "[v6]:port", "v6:port" -> port, or -EINVAL. */
+int patroniconf_port_of(const char *hostport);

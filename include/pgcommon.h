@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* postgresql-common ("pg-common") clusters: /etc/postgresql/VERSION/NAME/. */
+
+#define PGCOMMON_CONF_DIR "/etc/postgresql"
+#define PGCOMMON_CREATECLUSTER_CONF "/etc/postgresql-common/createcluster.conf"
+#define PGCOMMON_DEFAULT_DATADIR_BASE "/var/lib/postgresql"
+#define PGCOMMON_DEFAULT_PORT 5432
+
+typedef enum StartConf {
+        START_CONF_AUTO,
+        START_CONF_MANUAL,
+        START_CONF_DISABLED,
+        _START_CONF_INVALID = -1,
+} StartConf;
+
+typedef struct PgCluster {
+        char *version;
+        char *name;
+        int port;             /* from postgresql.conf, 0 if not set (yet) */
+        char *data_directory; /* from postgresql.conf or the pgdata link, NULL if unknown */
+        StartConf start_conf;
+        bool has_postgresql_conf;
+        char *error; /* why the cluster's files could not be read, NULL if fine */
+} PgCluster;
+
+typedef struct PgClusterList {
+        PgCluster *clusters;
+        size_t n;
+} PgClusterList;
+
+bool pgcommon_version_valid(const char *s);
+bool pgcommon_cluster_name_valid(const char *s);
+int pgcommon_version_compare(const char *a, const char *b);
+const char *start_conf_to_string(StartConf s);
+StartConf start_conf_from_string(const char *s);
+
+void pgcluster_done(PgCluster *c);
+PgClusterList *pgcluster_list_free(PgClusterList *l);
+static inline void pgcluster_list_freep(PgClusterList **l) {
+        pgcluster_list_free(*l);
+}
+
+/* Read one cluster's facts. -ENOENT if the cluster directory does not exist. */
+int pgcommon_read_cluster(int rootfd, const char *version, const char *name, PgCluster *ret);
+
+/*
+ * All clusters, sorted by version (numerically) and name. A directory that is
+ * not a valid version or cluster name, or a symlink leaving /etc/postgresql, is
+ * skipped. A cluster whose files cannot be parsed is listed with ->error set.
+ */
+int pgcommon_scan(int rootfd, PgClusterList **ret);
+
+const PgCluster *pgcluster_list_find(const PgClusterList *l, const char *version, const char *name);
+
+/* The data_directory base from createcluster.conf (text before the first '%'), or the default. */
+int pgcommon_datadir_base(int rootfd, char **ret, char **ret_error);
+
+/* Does /usr/lib/postgresql/VERSION/bin/ exist? */
+bool pgcommon_have_binaries(int rootfd, const char *version);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <yaml.h>
+
+/* A sequence of owned libyaml events: parsed from text, spliced, emitted. */
+typedef struct YamlEvents {
+        yaml_event_t *ev;
+        size_t n, alloc;
+} YamlEvents;
+
+typedef struct YamlError {
+        char message[256];
+        size_t line, column; /* 1-based, 0 if unknown */
+} YamlError;
+
+void yaml_events_done(YamlEvents *e);
+int yaml_event_copy(yaml_event_t *dst, const yaml_event_t *src);
+int yaml_events_push(YamlEvents *e, yaml_event_t *ev); /* takes ownership, even on failure */
+int yaml_events_push_copy(YamlEvents *e, const yaml_event_t *ev);
+int yaml_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_t style);
+
+/* Parse TEXT into events. On a syntax error -EINVAL and ERR says what and where. */
+int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err);
+
+/* Emit events (copied) as block-style UTF-8 YAML without line folding. */
+int yaml_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size);
+
+/* Index of the event that closes the collection opened at I (or I for a scalar/alias). */
+size_t yaml_events_node_end(const YamlEvents *e, size_t i);
+
+/*
+ * Would a plain scalar with this text load as a string under YAML 1.1
+ * (PyYAML, which Patroni uses) and YAML 1.2? "8008", "on", "null", "", "1:30",
+ * "2024-01-01" would not.
+ */
+typedef struct YamlResolver {
+        regex_t re[7];
+        bool ready;
+} YamlResolver;
+
+int yaml_resolver_init(YamlResolver *r);
+void yaml_resolver_done(YamlResolver *r);
+bool yaml_resolver_plain_is_string(const YamlResolver *r, const char *s);
+bool yaml_is_integer(const char *s);

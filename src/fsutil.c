@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "macro.h"
+
+int fs_open_root(const char *dir) {
+        int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int openat2_or_fallback(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC),
+                .mode = (flags & O_CREAT) ? mode : 0,
+                .resolve = resolve,
+        };
+        long fd;
+
+        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        if (fd >= 0)
+                return (int) fd;
+        if (errno != ENOSYS && errno != EPERM) /* EPERM: seccomp filters that deny openat2 */
+                return negative_errno();
+
+        /* Old kernel: refuse symlinks altogether, which is stricter, never looser. */
+        fd = openat(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+        return fd < 0 ? negative_errno() : (int) fd;
+}
+
+int fs_open_in_root(int rootfd, const char *path, int flags, bool nofollow) {
+        while (*path == '/')
+                path++;
+        if (*path == 0)
+                path = ".";
+        return openat2_or_fallback(rootfd, path, flags | (nofollow ? O_NOFOLLOW : 0), 0, RESOLVE_IN_ROOT);
+}
+
+int fs_open_beneath(int dirfd, const char *name, int flags) {
+        return openat2_or_fallback(dirfd, name, flags, 0, RESOLVE_BENEATH);
+}
+
+int fs_read_fd(int fd, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, alloc = 0;
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD; /* FIFO, socket, device: not a configuration file */
+        if ((uint64_t) st.st_size > FS_READ_MAX)
+                return -EFBIG;
+
+        /* Clear O_NONBLOCK which callers use only to avoid hanging on a FIFO at open. */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0 && (fl & O_NONBLOCK))
+                (void) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+
+        for (;;) {
+                if (alloc - size < 4096) {
+                        size_t n = alloc ? alloc * 2 : (size_t) st.st_size + 4096;
+                        if (n > FS_READ_MAX + 4096)
+                                n = FS_READ_MAX + 4096;
+                        if (n <= alloc)
+                                return -EFBIG;
+                        char *p = realloc(buf, n);
+                        if (!p)
+                                return -ENOMEM;
+                        buf = p;
+                        alloc = n;
+                }
+                ssize_t k = read(fd, buf + size, alloc - size - 1);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                size += (size_t) k;
+                if (size > FS_READ_MAX)
+                        return -EFBIG;
+        }
+        if (!buf && !(buf = malloc(1)))
+                return -ENOMEM;
+        buf[size] = 0;
+        if (ret_size)
+                *ret_size = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int fs_read_in_root(int rootfd, const char *path, bool nofollow, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -1;
+
+        fd = fs_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, nofollow);
+        if (fd < 0)
+                return fd;
+        return fs_read_fd(fd, ret, ret_size);
+}
+
+bool fs_is_temp_name(const char *name) {
+        return name[0] == '.' && endswith(name, ".tmp");
+}
+
+static int write_all(int fd, const void *data, size_t size) {
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                size -= (size_t) k;
+        }
+        return 0;
+}
+
+static int check_target(int dirfd, const char *name, FsWriteFlags flags) {
+        struct stat st;
+
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (S_ISLNK(st.st_mode))
+                return -ELOOP;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (!(flags & FS_WRITE_REPLACE))
+                return -EEXIST;
+        return 0;
+}
+
+int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
+                    gid_t gid, FsWriteFlags flags) {
+        char tmp[NAME_MAX + 1];
+        uint64_t rnd;
+        int r;
+
+        if (strchr(name, '/') || strlen(name) > NAME_MAX - 16)
+                return -EINVAL;
+
+        r = check_target(dirfd, name, flags);
+        if (r < 0)
+                return r;
+
+        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+                return negative_errno();
+        snprintf(tmp, sizeof(tmp), ".%s.%06llx.tmp", name, (unsigned long long) (rnd & 0xffffffULL));
+
+        /* 0600 until owner and mode are final, so no secret is ever readable by others. */
+        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+
+        if ((flags & FS_WRITE_CHOWN) && fchown(fd, uid, gid) < 0)
+                goto fail;
+        if (fchmod(fd, mode) < 0)
+                goto fail;
+        r = write_all(fd, data, size);
+        if (r < 0) {
+                errno = -r;
+                goto fail;
+        }
+        if (fsync(fd) < 0)
+                goto fail;
+        if (close(TAKE_FD(fd)) < 0)
+                goto fail;
+
+        if (flags & FS_WRITE_REPLACE) {
+                if (renameat(dirfd, tmp, dirfd, name) < 0)
+                        goto fail;
+        } else if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0) {
+                if (errno != EINVAL)
+                        goto fail;
+                /* File system without RENAME_NOREPLACE: link() never replaces either. */
+                if (linkat(dirfd, tmp, dirfd, name, 0) < 0)
+                        goto fail;
+                (void) unlinkat(dirfd, tmp, 0);
+        }
+
+        (void) fsync(dirfd);
+        return 0;
+
+fail:
+        r = negative_errno();
+        (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}

@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "generate.h"
+#include "log.h"
+#include "macro.h"
+#include "patroniconf.h"
+
+void gen_error_done(GenError *e) {
+        free(e->message);
+        *e = (GenError){};
+}
+
+void gen_output_done(GenOutput *o) {
+        free(o->config);
+        free(o->vip);
+        *o = (GenOutput){};
+}
+
+_printf_(3, 4) static int gen_fail(GenError *err, GenStatus status, const char *fmt, ...) {
+        va_list ap;
+
+        gen_error_done(err);
+        err->status = status;
+        va_start(ap, fmt);
+        if (vasprintf(&err->message, fmt, ap) < 0)
+                err->message = NULL;
+        va_end(ap);
+        return -EINVAL;
+}
+
+/* Take over a message from a lower module (which already names file and line). */
+static int gen_fail_take(GenError *err, GenStatus status, int r, char *message, const char *fallback) {
+        gen_error_done(err);
+        if (r == -ENOMEM) {
+                free(message);
+                err->status = GEN_FAILED;
+                err->message = strdup("out of memory");
+                return r;
+        }
+        err->status = status;
+        err->message = message ? message : strdup(fallback);
+        return r < 0 ? r : -EINVAL;
+}
+
+static const char *describe_errno(int r) {
+        switch (r) {
+        case -ELOOP:
+                return "is a symbolic link, not followed";
+        case -EBADFD:
+                return "not a regular file";
+        case -EISDIR:
+                return "is a directory";
+        default:
+                return strerror(-r);
+        }
+}
+
+int gen_config_name(const char *version, const char *cluster, const char *suffix, char *buf, size_t size) {
+        if (!pgcommon_version_valid(version) || !pgcommon_cluster_name_valid(cluster))
+                return -EINVAL;
+        if ((size_t) snprintf(buf, size, "%s-%s%s", version, cluster, suffix) >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+GenInputs *gen_inputs_free(GenInputs *in) {
+        if (!in)
+                return NULL;
+        template_free(in->config_template);
+        template_free(in->vip_template);
+        dcs_config_free(in->dcs);
+        free(in->dcs_error);
+        free(in->datadir_base);
+        free(in->root_path);
+        pgcluster_list_free(in->clusters);
+        for (size_t i = 0; i < in->n_api_ports; i++)
+                free(in->api_ports[i].file);
+        free(in->api_ports);
+        free(in);
+        return NULL;
+}
+
+/* The admin's template in /etc/patroni if there is one, else ours. */
+static int load_template(GenInputs *in, const char *override, const char *in_root, const char *fallback,
+                         TemplateKind kind, Template **ret, GenError *err) {
+        _cleanup_free_ char *text = NULL, *msg = NULL;
+        const char *path = override;
+        size_t size;
+        int r;
+
+        if (!path) {
+                r = fs_read_in_root(in->rootfd, in_root, true, &text, &size);
+                if (r >= 0)
+                        path = in_root;
+                else if (r != -ENOENT)
+                        return gen_fail(err, GEN_INVALID_INPUT, "%s: cannot read: %s", in_root, describe_errno(r));
+                else if (!fallback)
+                        return gen_fail(err, GEN_INVALID_INPUT, "%s: no template", in_root);
+                else
+                        path = fallback;
+        }
+        if (!text) {
+                /* Given on the command line or installed by us: a path on this machine, not in --root. */
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                r = fd < 0 ? negative_errno() : fs_read_fd(fd, &text, &size);
+                if (r < 0)
+                        return gen_fail(err, GEN_INVALID_INPUT, "%s: cannot read template: %s", path,
+                                        describe_errno(r));
+        }
+        r = template_parse(path, text, size, kind, ret, &msg);
+        if (r < 0)
+                return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "invalid template");
+        return 0;
+}
+
+static int add_api_port(GenInputs *in, const char *file, int port) {
+        ApiPort *p = reallocarray(in->api_ports, in->n_api_ports + 1, sizeof(ApiPort));
+        if (!p)
+                return -ENOMEM;
+        in->api_ports = p;
+        p[in->n_api_ports].port = port;
+        if (!(p[in->n_api_ports].file = strdup(file)))
+                return -ENOMEM;
+        in->n_api_ports++;
+        return 0;
+}
+
+/* The REST API ports the configurations in /etc/patroni listen on. Unreadable ones are skipped. */
+static int load_api_ports(GenInputs *in) {
+        _cleanup_close_ int fd = fs_open_in_root(in->rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (fd < 0)
+                return 0;
+        d = fdopendir(fd);
+        if (!d)
+                return negative_errno();
+        int dfd = TAKE_FD(fd);
+
+        while ((de = readdir(d)) && r >= 0) {
+                _cleanup_close_ int f = -1;
+                _cleanup_free_ char *text = NULL, *msg = NULL;
+                PatroniConf c = {};
+                size_t size;
+
+                if (de->d_name[0] == '.' || !endswith(de->d_name, ".yml") || streq(de->d_name, "dcs.yml"))
+                        continue;
+                f = openat(dfd, de->d_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+                if (f < 0 || fs_read_fd(f, &text, &size) < 0)
+                        continue;
+                if (patroniconf_parse(text, size, false, &c, &msg) >= 0 && c.restapi_port > 0)
+                        r = add_api_port(in, de->d_name, c.restapi_port);
+                patroniconf_done(&c);
+        }
+        closedir(d);
+        return r;
+}
+
+int gen_inputs_load(int rootfd, const char *root_path, const GenPaths *paths, GenInputs **ret, GenError *err) {
+        _cleanup_(gen_inputs_freep) GenInputs *in = calloc(1, sizeof(GenInputs));
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        if (!in)
+                return gen_fail(err, GEN_FAILED, "out of memory");
+        in->rootfd = rootfd;
+        in->paths = *paths;
+        if (!(in->root_path = strdup(root_path ? root_path : "/")))
+                return gen_fail(err, GEN_FAILED, "out of memory");
+
+        r = load_template(in, paths->template, PATRONI_TEMPLATE, paths->default_template, TEMPLATE_CONFIG,
+                          &in->config_template, err);
+        if (r < 0)
+                return r;
+
+        r = dcs_load(rootfd, &in->dcs, &msg);
+        if (r == -ENOMEM)
+                return gen_fail(err, GEN_FAILED, "out of memory");
+        if (r < 0) {
+                if (template_uses_dcs(in->config_template))
+                        return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "invalid DCS configuration");
+                in->dcs_error = TAKE_PTR(msg);
+        }
+
+        r = pgcommon_datadir_base(rootfd, &in->datadir_base, &msg);
+        if (r < 0)
+                return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "invalid createcluster.conf");
+
+        r = pgcommon_scan(rootfd, &in->clusters);
+        if (r < 0)
+                return gen_fail(err, GEN_FAILED, "cannot list %s: %s", PGCOMMON_CONF_DIR, strerror(-r));
+
+        r = load_api_ports(in);
+        if (r < 0)
+                return gen_fail(err, GEN_FAILED, "cannot list %s: %s", PATRONI_DIR, strerror(-r));
+
+        if (gethostname(in->hostname, sizeof(in->hostname)) < 0)
+                return gen_fail(err, GEN_FAILED, "cannot get the host name: %m");
+        r = hostinfo_default_address(&in->host);
+        if (r < 0)
+                return gen_fail(err, GEN_FAILED, "cannot list network addresses: %s", strerror(-r));
+
+        if (geteuid() == 0) {
+                struct group *g = getgrnam("postgres");
+                if (!g)
+                        return gen_fail(err, GEN_FAILED,
+                                        "group postgres does not exist (is postgresql-common installed?)");
+                in->chown = true;
+                in->postgres_gid = g->gr_gid;
+        }
+
+        *ret = TAKE_PTR(in);
+        return 0;
+}
+
+static bool port_used_by_other(const GenInputs *in, int port, const char *version, const char *name,
+                               const PgCluster **ret) {
+        for (size_t i = 0; i < in->clusters->n; i++) {
+                const PgCluster *c = &in->clusters->clusters[i];
+                int p = c->port ? c->port : PGCOMMON_DEFAULT_PORT;
+                if (p == port && !(streq(c->version, version) && streq(c->name, name))) {
+                        *ret = c;
+                        return true;
+                }
+        }
+        return false;
+}
+
+static int choose_port(const GenInputs *in, const GenRequest *req, const PgCluster *self, GenError *err) {
+        const PgCluster *other;
+        int highest = 0;
+
+        if (req->port) {
+                if (req->port < 1 || req->port > 65535 - API_PORT_OFFSET)
+                        return gen_fail(err, GEN_USAGE, "port %d is out of range (1-%d)", req->port,
+                                        65535 - API_PORT_OFFSET);
+                if (port_used_by_other(in, req->port, req->version, req->cluster, &other))
+                        return gen_fail(err, GEN_INVALID_INPUT, "port %d is already used by cluster %s/%s", req->port,
+                                        other->version, other->name);
+                return req->port;
+        }
+        if (self)
+                return self->port ? self->port : PGCOMMON_DEFAULT_PORT; /* what pg-common uses */
+        for (size_t i = 0; i < in->clusters->n; i++) {
+                int p = in->clusters->clusters[i].port ? in->clusters->clusters[i].port : PGCOMMON_DEFAULT_PORT;
+                if (p > highest)
+                        highest = p;
+        }
+        return highest ? highest + 1 : PGCOMMON_DEFAULT_PORT;
+}
+
+static bool api_port_taken(const GenInputs *in, int port, const char *self) {
+        for (size_t i = 0; i < in->n_api_ports; i++)
+                if (in->api_ports[i].port == port && !streq(in->api_ports[i].file, self))
+                        return true;
+        return false;
+}
+
+/* Host address and network: --hostip/--network, else HOSTIP=/NETWORK=, else this host's. */
+static int choose_address(GenInputs *in, const GenRequest *req, char *ip, size_t ipsize, char *net, size_t netsize,
+                          bool *ret_loopback, GenError *err) {
+        const char *want_ip = req->hostip ? req->hostip : in->dcs ? in->dcs->hostip : NULL;
+        const char *want_net = req->network ? req->network : in->dcs ? in->dcs->network : NULL;
+        char canon[INET6_ADDRSTRLEN], scratch[INET6_ADDRSTRLEN + 4];
+        int family = in->host.family;
+        HostAddr local;
+
+        *ret_loopback = false;
+        if (want_ip) {
+                if (hostinfo_parse_address(want_ip, canon, sizeof(canon), &family) < 0)
+                        return gen_fail(err, req->hostip ? GEN_USAGE : GEN_INVALID_INPUT,
+                                        "invalid host address \"%s\"%s", want_ip,
+                                        req->hostip ? "" : " (HOSTIP= in " DCS_DEFAULTS ")");
+        } else {
+                snprintf(canon, sizeof(canon), "%s", in->host.address);
+                *ret_loopback = in->host.loopback;
+        }
+        /* host:port needs brackets around an IPv6 address */
+        snprintf(ip, ipsize, family == AF_INET6 ? "[%s]" : "%s", canon);
+
+        if (want_net) {
+                if (hostinfo_parse_network(want_net, scratch, sizeof(scratch)) < 0)
+                        return gen_fail(err, req->network ? GEN_USAGE : GEN_INVALID_INPUT,
+                                        "invalid network \"%s\" (expected ADDRESS/PREFIX)%s", want_net,
+                                        req->network ? "" : " (NETWORK= in " DCS_DEFAULTS ")");
+                snprintf(net, netsize, "%s", want_net); /* as the admin wrote it */
+        } else if (!want_ip)
+                snprintf(net, netsize, "%s", in->host.network);
+        else if (hostinfo_address_network(canon, &local) >= 0)
+                snprintf(net, netsize, "%s", local.network);
+        else
+                snprintf(net, netsize, "%s/%u", canon, family == AF_INET6 ? 128 : 32);
+        return 0;
+}
+
+static int render_vip(GenInputs *in, const GenRequest *req, const PatroniConf *pc, GenOutput *out,
+                      GenError *err) {
+        char vip[INET6_ADDRSTRLEN], mask[8], key[512];
+        const char *values[_PH_VIP_MAX] = {};
+        _cleanup_free_ char *msg = NULL;
+        const char *endpoint, *type;
+        HostAddr net;
+        int r;
+
+        if (!in->vip_template) {
+                r = load_template(in, NULL, PATRONI_VIP_TEMPLATE, in->paths.default_vip_template, TEMPLATE_VIP,
+                                  &in->vip_template, err);
+                if (r < 0)
+                        return r;
+        }
+        if (hostinfo_parse_address(req->vip, vip, sizeof(vip), NULL) < 0)
+                return gen_fail(err, GEN_USAGE, "invalid VIP address \"%s\"", req->vip);
+        if (hostinfo_address_network(vip, &net) < 0) {
+                if (in->host.loopback)
+                        return gen_fail(err, GEN_INVALID_INPUT,
+                                        "no network interface for VIP %s: no interface has an address in its network",
+                                        vip);
+                net = in->host;
+        }
+        endpoint = req->endpoint ? req->endpoint : in->dcs ? in->dcs->endpoints : NULL;
+        if (!endpoint)
+                return gen_fail(err, GEN_INVALID_INPUT,
+                                "DCS endpoint URL cannot be derived from %s, pass --endpoint=URL",
+                                in->dcs ? in->dcs->source : DCS_YML);
+        snprintf(mask, sizeof(mask), "%u", net.prefix);
+        /* The leader key Patroni really uses: namespace + scope + "/leader". */
+        snprintf(key, sizeof(key), "%s%s/leader", pc->namespace, strempty(pc->scope));
+
+        values[PH_VIP_IP] = vip;
+        values[PH_VIP_MASK] = mask;
+        values[PH_VIP_IFACE] = net.iface;
+        values[PH_VIP_KEY] = key;
+        values[PH_VIP_HOST] = pc->name ? pc->name : in->hostname;
+        /* vip-manager knows "etcd" (v3 API) and "consul". */
+        type = pc->dcs_type ? pc->dcs_type : in->dcs ? in->dcs->type : "";
+        if (streq(type, "etcd3"))
+                type = "etcd";
+        if (!streq(type, "etcd") && !streq(type, "consul"))
+                return gen_fail(err, GEN_INVALID_INPUT, "vip-manager supports etcd and consul, not \"%s\"", type);
+        values[PH_VIP_TYPE] = type;
+        values[PH_VIP_ENDPOINT] = endpoint;
+
+        r = template_render(in->vip_template, values, NULL, "# vip-manager configuration, generated by patroni-debianctl\n",
+                            &out->vip, &out->vip_size, &msg);
+        if (r < 0)
+                return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "cannot render the VIP template");
+        return gen_config_name(req->version, req->cluster, ".vip", out->vip_name, sizeof(out->vip_name));
+}
+
+static bool exists_in_patroni_dir(GenInputs *in, const char *name) {
+        _cleanup_close_ int fd = fs_open_in_root(in->rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
+        struct stat st;
+
+        return fd >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0;
+}
+
+int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *err) {
+        char ip[INET6_ADDRSTRLEN + 2], net[INET6_ADDRSTRLEN + 8], port[8], api_port[8], header[512];
+        _cleanup_free_ char *listen_vip = NULL, *msg = NULL;
+        const char *values[_PH_CONFIG_MAX] = {};
+        const PgCluster *self;
+        PatroniConf pc = {};
+        int r;
+
+        *out = (GenOutput){};
+        if (!pgcommon_version_valid(req->version))
+                return gen_fail(err, GEN_USAGE, "invalid version \"%s\"", req->version);
+        if (!pgcommon_cluster_name_valid(req->cluster))
+                return gen_fail(err, GEN_USAGE, "invalid cluster name \"%s\" (letters, digits, '-', '_', '.'; not starting with '.')",
+                                req->cluster);
+        if (!pgcommon_have_binaries(in->rootfd, req->version))
+                return gen_fail(err, GEN_NO_VERSION, "no PostgreSQL %s binaries (/usr/lib/postgresql/%s/bin not found)",
+                                req->version, req->version);
+        r = gen_config_name(req->version, req->cluster, ".yml", out->name, sizeof(out->name));
+        if (r < 0)
+                return gen_fail(err, GEN_USAGE, "invalid cluster name \"%s\"", req->cluster);
+        if (!req->force && exists_in_patroni_dir(in, out->name))
+                return gen_fail(err, GEN_EXISTS, "%s/%s already exists (use --force to replace it)", PATRONI_DIR,
+                                out->name);
+
+        self = pgcluster_list_find(in->clusters, req->version, req->cluster);
+        if (self && self->error)
+                return gen_fail(err, GEN_INVALID_INPUT, "%s", self->error);
+
+        out->port = choose_port(in, req, self, err);
+        if (out->port < 0)
+                return out->port;
+        out->api_port = out->port + API_PORT_OFFSET;
+        if (out->api_port > 65535)
+                return gen_fail(err, GEN_INVALID_INPUT, "port %d gives REST API port %d, above 65535", out->port,
+                                out->api_port);
+        while (api_port_taken(in, out->api_port, out->name))
+                if (++out->api_port > 65535)
+                        return gen_fail(err, GEN_INVALID_INPUT, "no free REST API port above %d",
+                                        out->port + API_PORT_OFFSET);
+        if (out->api_port != out->port + API_PORT_OFFSET)
+                log_notice("REST API port %d is used by another configuration in %s, using %d for %s/%s.",
+                           out->port + API_PORT_OFFSET, PATRONI_DIR, out->api_port, req->version, req->cluster);
+
+        r = choose_address(in, req, ip, sizeof(ip), net, sizeof(net), &out->loopback, err);
+        if (r < 0)
+                return r;
+
+        if (req->vip && asprintf(&listen_vip, ",%s", req->vip) < 0)
+                return gen_fail(err, GEN_FAILED, "out of memory");
+
+        snprintf(port, sizeof(port), "%d", out->port);
+        snprintf(api_port, sizeof(api_port), "%d", out->api_port);
+        values[PH_VERSION] = req->version;
+        values[PH_CLUSTER] = req->cluster;
+        values[PH_HOSTNAME] = in->hostname;
+        values[PH_HOSTIP] = ip;
+        values[PH_NETWORK] = net;
+        values[PH_PORT] = port;
+        values[PH_API_PORT] = api_port;
+        values[PH_DATADIR_BASE] = in->datadir_base;
+        values[PH_LISTEN_VIP] = listen_vip ? listen_vip : "";
+
+        snprintf(header, sizeof(header),
+                 "# Generated by patroni-debiand " PACKAGE_VERSION " for PostgreSQL cluster %s/%s\n"
+                 "# from %s and %s.\n"
+                 "# Secrets are not kept here: patroni@.service reads PATRONI_* variables\n"
+                 "# from " PATRONI_DIR "/env.conf. patroni-debiand never rewrites this file.\n",
+                 req->version, req->cluster, template_path(in->config_template),
+                 in->dcs ? in->dcs->source : "no DCS file");
+
+        r = template_render(in->config_template, values, in->dcs ? &in->dcs->pairs : NULL, header, &out->config,
+                            &out->config_size, &msg);
+        if (r < 0)
+                return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "cannot render the template");
+
+        /* Check what would be written, as Patroni would read it. */
+        r = patroniconf_parse(out->config, out->config_size, true, &pc, &msg);
+        if (r < 0) {
+                gen_fail(err, r == -ENOMEM ? GEN_FAILED : GEN_INVALID_INPUT,
+                         "%s: the rendered configuration for %s/%s is invalid: %s", template_path(in->config_template),
+                         req->version, req->cluster, msg ? msg : "out of memory");
+                gen_output_done(out);
+                return r;
+        }
+        out->restapi_port = pc.restapi_port;
+
+        if (self && self->data_directory) {
+                /* The template decides data_dir; say so if it is not where this cluster's data is. */
+                char expect[PATH_MAX];
+                snprintf(expect, sizeof(expect), "%s/%s/%s", in->datadir_base, req->version, req->cluster);
+                if (!streq(expect, self->data_directory) && strstr(out->config, expect))
+                        log_warning("%s/%s keeps its data in %s, but the configuration says %s: check data_dir.",
+                                    req->version, req->cluster, self->data_directory, expect);
+        }
+
+        if (req->vip) {
+                r = render_vip(in, req, &pc, out, err);
+                if (r < 0) {
+                        patroniconf_done(&pc);
+                        gen_output_done(out);
+                        return r;
+                }
+        }
+        patroniconf_done(&pc);
+        return 0;
+}
+
+static int open_patroni_dir(GenInputs *in) {
+        int fd = fs_open_in_root(in->rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
+        if (fd == -ENOENT) {
+                _cleanup_close_ int etc = fs_open_in_root(in->rootfd, "/etc", O_RDONLY | O_DIRECTORY, true);
+                if (etc < 0)
+                        return etc;
+                if (mkdirat(etc, "patroni", 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                fd = fs_open_in_root(in->rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
+        }
+        return fd;
+}
+
+static int write_one(GenInputs *in, int dirfd, const char *name, const char *data, size_t size, bool force,
+                     GenError *err) {
+        int r = fs_write_atomic(dirfd, name, data, size, PATRONI_CONFIG_MODE, 0, in->postgres_gid,
+                                (force ? FS_WRITE_REPLACE : 0) | (in->chown ? FS_WRITE_CHOWN : 0));
+        if (r == -EEXIST)
+                return gen_fail(err, GEN_EXISTS, "%s/%s already exists (use --force to replace it)", PATRONI_DIR, name);
+        if (r == -ELOOP)
+                return gen_fail(err, GEN_WRITE_FAILED, "%s/%s is a symbolic link, refusing to replace it", PATRONI_DIR,
+                                name);
+        if (r == -EISDIR)
+                return gen_fail(err, GEN_WRITE_FAILED, "%s/%s is a directory, refusing to replace it", PATRONI_DIR,
+                                name);
+        if (r == -EBADFD)
+                return gen_fail(err, GEN_WRITE_FAILED, "%s/%s is not a regular file, refusing to replace it",
+                                PATRONI_DIR, name);
+        if (r < 0)
+                return gen_fail(err, GEN_WRITE_FAILED, "cannot write %s/%s: %s", PATRONI_DIR, name, strerror(-r));
+        return 0;
+}
+
+int gen_write(GenInputs *in, const GenOutput *out, bool force, GenError *err) {
+        _cleanup_close_ int dirfd = open_patroni_dir(in);
+        bool vip_created = false;
+        int r;
+
+        if (dirfd < 0)
+                return gen_fail(err, GEN_WRITE_FAILED, "cannot open %s: %s", PATRONI_DIR, describe_errno(dirfd));
+
+        if (out->vip) {
+                struct stat st;
+                vip_created = fstatat(dirfd, out->vip_name, &st, AT_SYMLINK_NOFOLLOW) < 0;
+                r = write_one(in, dirfd, out->vip_name, out->vip, out->vip_size, force, err);
+                if (r < 0)
+                        return r;
+        }
+        r = write_one(in, dirfd, out->name, out->config, out->config_size, force, err);
+        if (r < 0) {
+                if (vip_created)
+                        (void) unlinkat(dirfd, out->vip_name, 0);
+                return r;
+        }
+
+        /* Later renders in this process must see the port as taken. */
+        if (out->restapi_port > 0 && !api_port_taken(in, out->restapi_port, "") &&
+            add_api_port(in, out->name, out->restapi_port) < 0)
+                return gen_fail(err, GEN_FAILED, "out of memory");
+        return 0;
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "generate.h"
+#include "log.h"
+#include "macro.h"
+
+static const char *program = "patroni-debianctl";
+
+static void help(void) {
+        printf("Usage: %s [--root DIR] COMMAND [OPTIONS] [ARGS]\n"
+               "\n"
+               "Commands:\n"
+               "  generate [OPTIONS] VERSION CLUSTER\n"
+               "                      Write /etc/patroni/VERSION-CLUSTER.yml for a pg-common cluster\n"
+               "                      from /etc/patroni/config.yml.in (or the packaged template) and\n"
+               "                      /etc/patroni/dcs.yml (or /etc/default/patroni).\n"
+               "\n"
+               "Options of generate (also accepted after VERSION CLUSTER):\n"
+               "  --hostip=ADDRESS    Address Patroni and PostgreSQL advertise (default: this host's)\n"
+               "  --network=NET/LEN   Network allowed to replicate in pg_hba (default: the address's)\n"
+               "  --port=PORT         PostgreSQL port (default: the cluster's, else highest + 1, else 5432)\n"
+               "  --vip=ADDRESS       Also write VERSION-CLUSTER.vip for vip-manager from vip.in\n"
+               "  --endpoint=URL[,URL] DCS endpoints for vip-manager (default: from the DCS configuration)\n"
+               "  --force             Replace existing files\n"
+               "  --stdout            Print the configuration instead of writing it\n"
+               "  --template=FILE     Use FILE as the template\n"
+               "\n"
+               "Global options:\n"
+               "  --root=DIR          Resolve /etc/... and /usr/lib/postgresql below DIR (default: /)\n"
+               "  -h --help           Show this help\n"
+               "  --version           Show the version\n"
+               "\n"
+               "Exit status of generate: 0 written, 2 usage error, 3 no such PostgreSQL version,\n"
+               "4 configuration exists, 5 invalid input, 6 write failure, 1 other failure.\n",
+               program);
+}
+
+static int parse_port(const char *s) {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || *end || end == s || v < 1 || v > 65535)
+                return -EINVAL;
+        return (int) v;
+}
+
+typedef struct Globals {
+        const char *root;
+} Globals;
+
+static int cmd_generate(Globals *g, int argc, char **argv) {
+        enum { ARG_ROOT = 0x100, ARG_HOSTIP, ARG_NETWORK, ARG_PORT, ARG_VIP, ARG_ENDPOINT, ARG_FORCE, ARG_STDOUT, ARG_TEMPLATE };
+        static const struct option options[] = {
+                { "hostip", required_argument, NULL, ARG_HOSTIP },
+                { "network", required_argument, NULL, ARG_NETWORK },
+                { "port", required_argument, NULL, ARG_PORT },
+                { "vip", required_argument, NULL, ARG_VIP },
+                { "endpoint", required_argument, NULL, ARG_ENDPOINT },
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "stdout", no_argument, NULL, ARG_STDOUT },
+                { "template", required_argument, NULL, ARG_TEMPLATE },
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(gen_inputs_freep) GenInputs *in = NULL;
+        _cleanup_close_ int rootfd = -1;
+        GenRequest req = {};
+        GenOutput out = {};
+        GenError err = {};
+        GenPaths paths = {
+                .default_template = PKGDATADIR "/config.yml.in",
+                .default_vip_template = PKGDATADIR "/vip.in",
+        };
+        bool to_stdout = false;
+        int c, status;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_ROOT:
+                        g->root = optarg;
+                        break;
+                case ARG_HOSTIP:
+                        req.hostip = optarg;
+                        break;
+                case ARG_NETWORK:
+                        req.network = optarg;
+                        break;
+                case ARG_PORT:
+                        req.port = parse_port(optarg);
+                        if (req.port < 0) {
+                                log_error("invalid port \"%s\" (1-65535)", optarg);
+                                return GEN_USAGE;
+                        }
+                        break;
+                case ARG_VIP:
+                        req.vip = optarg;
+                        break;
+                case ARG_ENDPOINT:
+                        req.endpoint = optarg;
+                        break;
+                case ARG_FORCE:
+                        req.force = true;
+                        break;
+                case ARG_STDOUT:
+                        to_stdout = true;
+                        break;
+                case ARG_TEMPLATE:
+                        paths.template = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return GEN_USAGE;
+                }
+
+        if (argc - optind != 2) {
+                log_error("generate needs VERSION and CLUSTER, e.g. \"generate 15 main\" (see --help)");
+                return GEN_USAGE;
+        }
+        req.version = argv[optind];
+        req.cluster = argv[optind + 1];
+        if (to_stdout)
+                req.force = true; /* nothing is replaced: do not refuse because the file exists */
+
+        rootfd = fs_open_root(g->root);
+        if (rootfd < 0) {
+                log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
+                return GEN_USAGE;
+        }
+
+        if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
+            (!to_stdout && gen_write(in, &out, req.force, &err) < 0)) {
+                log_error("%s", err.message ? err.message : "out of memory");
+                status = err.status ? (int) err.status : GEN_FAILED;
+                gen_error_done(&err);
+                gen_output_done(&out);
+                return status;
+        }
+
+        if (out.loopback)
+                log_warning("only a loopback address was found for %s/%s: Patroni rejects loopback connect "
+                            "addresses, pass --hostip or set HOSTIP= in %s",
+                            req.version, req.cluster, DCS_DEFAULTS);
+        if (to_stdout) {
+                fputs(out.config, stdout);
+                if (out.vip)
+                        printf("---\n%s", out.vip);
+        } else {
+                printf("Wrote %s/%s (PostgreSQL port %d, REST API port %d)\n", PATRONI_DIR, out.name, out.port,
+                       out.api_port);
+                if (out.vip)
+                        printf("Wrote %s/%s\n", PATRONI_DIR, out.vip_name);
+        }
+        gen_output_done(&out);
+        return fflush(stdout) == 0 ? 0 : GEN_FAILED;
+}
+
+int main(int argc, char **argv) {
+        enum { ARG_ROOT = 0x100, ARG_VERSION };
+        static const struct option options[] = {
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        Globals g = { .root = "/" };
+        int c;
+
+        log_setup(program, LOG_TARGET_STDERR);
+
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_ROOT:
+                        g.root = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("%s %s\n", program, PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return GEN_USAGE;
+                }
+
+        if (optind >= argc) {
+                log_error("missing command (see --help)");
+                return GEN_USAGE;
+        }
+        if (streq(argv[optind], "generate"))
+                return cmd_generate(&g, argc - optind, argv + optind);
+
+        log_error("unknown command \"%s\" (see --help)", argv[optind]);
+        return GEN_USAGE;
+}

@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "render.h"
+
+#define TEMPLATE_MAX_DEPTH 128
+
+static const char *const config_names[_PH_CONFIG_MAX] = {
+        [PH_VERSION] = "VERSION",   [PH_CLUSTER] = "CLUSTER",       [PH_HOSTNAME] = "HOSTNAME",
+        [PH_HOSTIP] = "HOSTIP",     [PH_NETWORK] = "NETWORK",       [PH_PORT] = "PORT",
+        [PH_API_PORT] = "API_PORT", [PH_DATADIR_BASE] = "DATADIR_BASE", [PH_LISTEN_VIP] = "LISTEN_VIP",
+        [PH_DCS_CONFIG] = "DCS_CONFIG",
+};
+
+static const char *const vip_names[_PH_VIP_MAX] = {
+        [PH_VIP_IP] = "VIP_IP",     [PH_VIP_MASK] = "VIP_MASK", [PH_VIP_IFACE] = "VIP_IFACE",
+        [PH_VIP_KEY] = "VIP_KEY",   [PH_VIP_HOST] = "VIP_HOST", [PH_VIP_TYPE] = "VIP_TYPE",
+        [PH_VIP_ENDPOINT] = "VIP_ENDPOINT",
+};
+
+/* Per-event flags. */
+enum {
+        EV_HAS_TOKEN = 1 << 0,
+        EV_DCS_KEY = 1 << 1,
+};
+
+struct Template {
+        TemplateKind kind;
+        char *path;
+        YamlEvents events;
+        uint8_t *flags;
+        char open[3], close[3]; /* token marks, chosen so the template text never contains them */
+        YamlResolver resolver;
+};
+
+static const char *const *kind_names(TemplateKind k, size_t *n) {
+        *n = k == TEMPLATE_CONFIG ? (size_t) _PH_CONFIG_MAX : (size_t) _PH_VIP_MAX;
+        return k == TEMPLATE_CONFIG ? config_names : vip_names;
+}
+
+static bool kind_numeric(TemplateKind k, int ph) {
+        return k == TEMPLATE_CONFIG ? (ph == PH_PORT || ph == PH_API_PORT) : ph == PH_VIP_MASK;
+}
+
+static int kind_dcs(TemplateKind k) {
+        return k == TEMPLATE_CONFIG ? PH_DCS_CONFIG : -1;
+}
+
+Template *template_free(Template *t) {
+        if (!t)
+                return NULL;
+        yaml_events_done(&t->events);
+        yaml_resolver_done(&t->resolver);
+        free(t->flags);
+        free(t->path);
+        free(t);
+        return NULL;
+}
+
+const char *template_path(const Template *t) {
+        return t->path;
+}
+
+_printf_(2, 3) static int fail(char **ret_error, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return -EINVAL;
+}
+
+/* A token has the placeholder's length, so line and column numbers stay those of the template. */
+static void make_token(const Template *t, int ph, size_t len, char *out) {
+        memcpy(out, t->open, 2);
+        out[2] = (char) ('A' + ph);
+        memset(out + 3, 'x', len - 5);
+        memcpy(out + len - 2, t->close, 2);
+        out[len] = 0;
+}
+
+static int pick_marks(Template *t, const char *text) {
+        static const char *const marks[][2] = { { "Qz", "zQ" }, { "Jw", "wJ" }, { "Vk", "kV" }, { "Xq", "qX" } };
+
+        for (size_t i = 0; i < ELEMENTSOF(marks); i++)
+                if (!strstr(text, marks[i][0])) {
+                        memcpy(t->open, marks[i][0], 3);
+                        memcpy(t->close, marks[i][1], 3);
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* Replace every @NAME@ by its token; a line holding only @DCS_CONFIG@ becomes "TOKEN: ~". */
+static int substitute_tokens(Template *t, const char *text, size_t size, char **ret, char **ret_error) {
+        size_t n_names;
+        const char *const *names = kind_names(t->kind, &n_names);
+        int dcs = kind_dcs(t->kind);
+        unsigned line = 1, dcs_line = 0;
+        _cleanup_free_ char *out = malloc(size + 64);
+        size_t o = 0;
+
+        if (!out)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < size;) {
+                char ch = text[i];
+                size_t j = i + 1;
+
+                if (ch == 0)
+                        return fail(ret_error, "%s:%u: NUL byte in template", t->path, line);
+                if (ch == '\n')
+                        line++;
+                if (ch != '@') {
+                        out[o++] = ch;
+                        i++;
+                        continue;
+                }
+                while (j < size && ((text[j] >= 'A' && text[j] <= 'Z') || (text[j] >= '0' && text[j] <= '9') ||
+                                    text[j] == '_'))
+                        j++;
+                if (j == i + 1 || j >= size || text[j] != '@' || !(text[i + 1] >= 'A' && text[i + 1] <= 'Z')) {
+                        out[o++] = ch; /* a lone '@', an e-mail address, ...: text */
+                        i++;
+                        continue;
+                }
+
+                size_t len = j + 1 - i;
+                int ph = -1;
+                for (size_t k = 0; k < n_names; k++)
+                        if (strlen(names[k]) == len - 2 && memcmp(names[k], text + i + 1, len - 2) == 0)
+                                ph = (int) k;
+                if (ph < 0) {
+                        char known[256] = "";
+                        for (size_t k = 0; k < n_names; k++)
+                                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s@%s@",
+                                         k ? " " : "", names[k]);
+                        return fail(ret_error, "%s:%u: unknown placeholder @%.*s@ (known: %s)", t->path, line,
+                                    (int) (len - 2), text + i + 1, known);
+                }
+
+                make_token(t, ph, len, out + o);
+                o += len;
+                i = j + 1;
+
+                if (ph == dcs) {
+                        /* Alone on its line (indentation and trailing blanks allowed)? */
+                        size_t b = i - len, e = i;
+                        while (b > 0 && (text[b - 1] == ' ' || text[b - 1] == '\t'))
+                                b--;
+                        while (e < size && (text[e] == ' ' || text[e] == '\t' || text[e] == '\r'))
+                                e++;
+                        if ((b == 0 || text[b - 1] == '\n') && (e == size || text[e] == '\n')) {
+                                if (dcs_line)
+                                        return fail(ret_error, "%s:%u: @DCS_CONFIG@ appears twice (first on line %u)",
+                                                    t->path, line, dcs_line);
+                                dcs_line = line;
+                                memcpy(out + o, ": ~", 3);
+                                o += 3;
+                        }
+                }
+        }
+        out[o] = 0;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* Mark the scalars that hold tokens and the one mapping key that is @DCS_CONFIG@. */
+static int classify(Template *t, char **ret_error) {
+        struct {
+                bool mapping, key_next;
+        } stack[TEMPLATE_MAX_DEPTH];
+        size_t depth = 0, n_names;
+        char dcs_token[32] = "";
+        int dcs = kind_dcs(t->kind);
+        const char *const *names = kind_names(t->kind, &n_names);
+
+        if (dcs >= 0)
+                make_token(t, dcs, strlen(names[dcs]) + 2, dcs_token);
+
+        t->flags = calloc(t->events.n ? t->events.n : 1, 1);
+        if (!t->flags)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < t->events.n; i++) {
+                yaml_event_t *e = &t->events.ev[i];
+                bool is_key = depth > 0 && stack[depth - 1].mapping && stack[depth - 1].key_next;
+                bool is_node = e->type == YAML_SCALAR_EVENT || e->type == YAML_ALIAS_EVENT ||
+                               e->type == YAML_MAPPING_START_EVENT || e->type == YAML_SEQUENCE_START_EVENT;
+
+                if (is_node && depth > 0 && stack[depth - 1].mapping)
+                        stack[depth - 1].key_next = !stack[depth - 1].key_next;
+
+                if (e->type == YAML_MAPPING_START_EVENT || e->type == YAML_SEQUENCE_START_EVENT) {
+                        if (depth == TEMPLATE_MAX_DEPTH)
+                                return fail(ret_error, "%s:%zu:%zu: nested too deeply", t->path,
+                                            e->start_mark.line + 1, e->start_mark.column + 1);
+                        stack[depth].mapping = e->type == YAML_MAPPING_START_EVENT;
+                        stack[depth].key_next = true;
+                        depth++;
+                } else if (e->type == YAML_MAPPING_END_EVENT || e->type == YAML_SEQUENCE_END_EVENT)
+                        depth--;
+                if (e->type != YAML_SCALAR_EVENT || !strstr((const char *) e->data.scalar.value, t->open))
+                        continue;
+
+                t->flags[i] |= EV_HAS_TOKEN;
+                if (!dcs_token[0] || !strstr((const char *) e->data.scalar.value, dcs_token))
+                        continue;
+
+                yaml_event_t *v = i + 1 < t->events.n ? &t->events.ev[i + 1] : NULL;
+                if (!is_key || !streq((const char *) e->data.scalar.value, dcs_token) || !v ||
+                    v->type != YAML_SCALAR_EVENT || !streq((const char *) v->data.scalar.value, "~") ||
+                    t->events.ev[i].data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+                        return fail(ret_error,
+                                    "%s:%zu:%zu: @DCS_CONFIG@ must stand alone on its line, where a mapping key could be",
+                                    t->path, e->start_mark.line + 1, e->start_mark.column + 1);
+                t->flags[i] |= EV_DCS_KEY;
+        }
+        return 0;
+}
+
+int template_parse(const char *path, const char *text, size_t size, TemplateKind kind, Template **ret,
+                   char **ret_error) {
+        _cleanup_(template_freep) Template *t = calloc(1, sizeof(Template));
+        _cleanup_free_ char *subst = NULL;
+        YamlError err = {};
+        size_t docs = 0;
+        int r;
+
+        *ret_error = NULL;
+        if (!t)
+                return -ENOMEM;
+        t->kind = kind;
+        if (!(t->path = strdup(path)))
+                return -ENOMEM;
+        if (pick_marks(t, text) < 0)
+                return fail(ret_error, "%s: template text clashes with every internal marker", path);
+        r = yaml_resolver_init(&t->resolver);
+        if (r < 0)
+                return r;
+
+        r = substitute_tokens(t, text, size, &subst, ret_error);
+        if (r < 0)
+                return r;
+
+        r = yaml_events_parse(subst, strlen(subst), &t->events, &err);
+        if (r == -EINVAL)
+                return fail(ret_error, "%s:%zu:%zu: %s", path, err.line, err.column, err.message);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < t->events.n; i++)
+                if (t->events.ev[i].type == YAML_DOCUMENT_START_EVENT)
+                        docs++;
+        if (docs != 1)
+                return fail(ret_error, "%s: holds %zu YAML documents, expected one", path, docs);
+        if (t->events.n < 3 || t->events.ev[2].type != YAML_MAPPING_START_EVENT)
+                return fail(ret_error, "%s:%zu:%zu: the template must be a YAML mapping", path,
+                            t->events.n >= 3 ? t->events.ev[2].start_mark.line + 1 : 1,
+                            t->events.n >= 3 ? t->events.ev[2].start_mark.column + 1 : 1);
+
+        r = classify(t, ret_error);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+/* The scalar with tokens replaced by values; sets *ret_numeric if it was exactly one numeric placeholder. */
+static int substitute_scalar(const Template *t, const char *const *values, const char *in, char **ret,
+                             bool *ret_numeric) {
+        size_t n_names, len = 0, alloc = strlen(in) + 64;
+        const char *const *names = kind_names(t->kind, &n_names);
+        _cleanup_free_ char *out = malloc(alloc);
+        int only = -1, count = 0;
+        bool literal = false;
+
+        if (!out)
+                return -ENOMEM;
+        for (const char *p = in; *p;) {
+                const char *piece = p;
+                size_t plen = 1;
+                int ph = -1;
+
+                if (p[0] == t->open[0] && p[1] == t->open[1] && p[2] >= 'A' && (size_t) (p[2] - 'A') < n_names) {
+                        size_t tl = strlen(names[p[2] - 'A']) + 2;
+                        char tok[32];
+                        make_token(t, p[2] - 'A', tl, tok);
+                        if (strncmp(p, tok, tl) == 0) {
+                                ph = p[2] - 'A';
+                                piece = values[ph] ? values[ph] : "";
+                                plen = strlen(piece);
+                                p += tl;
+                        }
+                }
+                if (ph < 0) {
+                        literal = true;
+                        p++;
+                } else {
+                        only = ph;
+                        count++;
+                }
+                if (len + plen + 1 > alloc) {
+                        alloc = (len + plen + 1) * 2;
+                        char *q = realloc(out, alloc);
+                        if (!q)
+                                return -ENOMEM;
+                        out = q;
+                }
+                memcpy(out + len, piece, plen);
+                len += plen;
+        }
+        out[len] = 0;
+        *ret_numeric = !literal && count == 1 && kind_numeric(t->kind, only) && yaml_is_integer(out);
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static int emit(yaml_emitter_t *em, yaml_event_t *ev) {
+        if (!yaml_emitter_emit(em, ev))
+                return em->error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+        return 0;
+}
+
+static int emit_copy(yaml_emitter_t *em, const yaml_event_t *src) {
+        yaml_event_t c;
+        int r = yaml_event_copy(&c, src);
+        return r < 0 ? r : emit(em, &c);
+}
+
+static int emit_substituted(const Template *t, yaml_emitter_t *em, const yaml_event_t *src,
+                            const char *const *values) {
+        const yaml_char_t *tag = src->data.scalar.tag;
+        _cleanup_free_ char *v = NULL;
+        yaml_scalar_style_t style = src->data.scalar.style;
+        int plain_implicit = 1, quoted_implicit = 1;
+        bool numeric;
+        yaml_event_t c;
+        int r;
+
+        r = substitute_scalar(t, values, (const char *) src->data.scalar.value, &v, &numeric);
+        if (r < 0)
+                return r;
+
+        if (tag && !src->data.scalar.plain_implicit && !src->data.scalar.quoted_implicit)
+                plain_implicit = quoted_implicit = 0; /* explicit !!tag: keep it */
+        else if (style != YAML_PLAIN_SCALAR_STYLE)
+                plain_implicit = 0; /* quoted in the template: a string, quoted as needed */
+        else if (numeric)
+                style = YAML_PLAIN_SCALAR_STYLE; /* port: @PORT@ stays an integer */
+        else if (yaml_resolver_plain_is_string(&t->resolver, v))
+                style = YAML_ANY_SCALAR_STYLE; /* plain where the emitter can, quoted where it must */
+        else {
+                /* "on", "1:30", "" would change type when plain: keep them strings. */
+                style = YAML_SINGLE_QUOTED_SCALAR_STYLE;
+                plain_implicit = 0;
+        }
+
+        if (!yaml_scalar_event_initialize(&c, src->data.scalar.anchor, (yaml_char_t *) tag, (yaml_char_t *) v,
+                                          (int) strlen(v), plain_implicit, quoted_implicit, style))
+                return -ENOMEM;
+        return emit(em, &c);
+}
+
+typedef struct Output {
+        char *data;
+        size_t size, alloc;
+} Output;
+
+static int output_write(void *userdata, unsigned char *data, size_t size) {
+        Output *o = userdata;
+
+        if (o->size + size + 1 > o->alloc) {
+                size_t a = o->alloc ? o->alloc : 8192;
+                while (a < o->size + size + 1)
+                        a *= 2;
+                char *p = realloc(o->data, a);
+                if (!p)
+                        return 0;
+                o->data = p;
+                o->alloc = a;
+        }
+        memcpy(o->data + o->size, data, size);
+        o->size += size;
+        o->data[o->size] = 0;
+        return 1;
+}
+
+/*
+ * A blank line before a top-level key that opens a section, or that follows
+ * one, as a person would write it. In the emitter's block output only
+ * top-level keys start at column 0 (nested content is indented, multi-line
+ * scalars are escaped).
+ */
+static bool wants_blank_line(const char *d, size_t size, size_t start, size_t i) {
+        const char *eol, *prev;
+
+        if (i <= start || d[i - 1] != '\n' || d[i] == ' ' || d[i] == '-' || d[i] == '\n')
+                return false;
+        eol = memchr(d + i, '\n', size - i);
+        if (eol && eol > d + i && eol[-1] == ':')
+                return true; /* "restapi:" */
+        for (prev = d + i - 1; prev > d + start && prev[-1] != '\n'; prev--)
+                ;
+        return *prev == ' ' || *prev == '-'; /* the previous line belongs to a section */
+}
+
+static int space_sections(Output *o, size_t start) {
+        size_t extra = 0, n = 0;
+        char *p;
+
+        for (size_t i = start; i < o->size; i++)
+                extra += wants_blank_line(o->data, o->size, start, i);
+        if (extra == 0)
+                return 0;
+        p = malloc(o->size + extra + 1);
+        if (!p)
+                return -ENOMEM;
+        for (size_t i = 0; i < o->size; i++) {
+                if (wants_blank_line(o->data, o->size, start, i))
+                        p[n++] = '\n';
+                p[n++] = o->data[i];
+        }
+        p[n] = 0;
+        free(o->data);
+        o->data = p;
+        o->size = n;
+        o->alloc = n + 1;
+        return 0;
+}
+
+int template_render(const Template *t, const char *const *values, const YamlEvents *dcs, const char *header,
+                    char **ret, size_t *ret_size, char **ret_error) {
+        Output o = {};
+        yaml_emitter_t em;
+        int r = 0;
+
+        *ret_error = NULL;
+        if (header && output_write(&o, (unsigned char *) header, strlen(header)) == 0)
+                return -ENOMEM;
+        if (!yaml_emitter_initialize(&em)) {
+                free(o.data);
+                return -ENOMEM;
+        }
+        yaml_emitter_set_output(&em, output_write, &o);
+        yaml_emitter_set_unicode(&em, 1);
+        yaml_emitter_set_width(&em, -1);
+        yaml_emitter_set_indent(&em, 2);
+
+        for (size_t i = 0; i < t->events.n && r >= 0; i++) {
+                const yaml_event_t *e = &t->events.ev[i];
+
+                if (t->flags[i] & EV_DCS_KEY) {
+                        if (!dcs || dcs->n == 0) {
+                                r = fail(ret_error, "%s: has @DCS_CONFIG@ but no DCS configuration was given",
+                                         t->path);
+                                break;
+                        }
+                        for (size_t j = 0; j < dcs->n && r >= 0; j++)
+                                r = emit_copy(&em, &dcs->ev[j]);
+                        i++; /* skip the "~" value */
+                } else if (t->flags[i] & EV_HAS_TOKEN)
+                        r = emit_substituted(t, &em, e, values);
+                else
+                        r = emit_copy(&em, e);
+        }
+        if (r >= 0 && !yaml_emitter_flush(&em))
+                r = -ENOMEM;
+        if (r == -EINVAL && !*ret_error)
+                r = fail(ret_error, "%s: cannot emit YAML: %s", t->path, strna(em.problem));
+        yaml_emitter_delete(&em);
+        if (r < 0) {
+                free(o.data);
+                return r;
+        }
+        r = space_sections(&o, header ? strlen(header) : 0);
+        if (r < 0) {
+                free(o.data);
+                return r;
+        }
+        *ret = o.data;
+        if (ret_size)
+                *ret_size = o.size;
+        return 0;
+}
+
+bool template_uses_dcs(const Template *t) {
+        for (size_t i = 0; i < t->events.n; i++)
+                if (t->flags[i] & EV_DCS_KEY)
+                        return true;
+        return false;
+}

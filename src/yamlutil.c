@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "yamlutil.h"
+
+void yaml_events_done(YamlEvents *e) {
+        for (size_t i = 0; i < e->n; i++)
+                yaml_event_delete(&e->ev[i]);
+        free(e->ev);
+        *e = (YamlEvents){};
+}
+
+int yaml_event_copy(yaml_event_t *dst, const yaml_event_t *src) {
+        const yaml_char_t *anchor, *tag;
+        int ok;
+
+        switch (src->type) {
+        case YAML_STREAM_START_EVENT:
+                ok = yaml_stream_start_event_initialize(dst, YAML_UTF8_ENCODING);
+                break;
+        case YAML_STREAM_END_EVENT:
+                ok = yaml_stream_end_event_initialize(dst);
+                break;
+        case YAML_DOCUMENT_START_EVENT:
+                ok = yaml_document_start_event_initialize(dst, NULL, NULL, NULL,
+                                                          src->data.document_start.implicit);
+                break;
+        case YAML_DOCUMENT_END_EVENT:
+                ok = yaml_document_end_event_initialize(dst, src->data.document_end.implicit);
+                break;
+        case YAML_ALIAS_EVENT:
+                ok = yaml_alias_event_initialize(dst, src->data.alias.anchor);
+                break;
+        case YAML_SCALAR_EVENT:
+                anchor = src->data.scalar.anchor;
+                tag = src->data.scalar.tag;
+                ok = yaml_scalar_event_initialize(dst, anchor, tag, src->data.scalar.value,
+                                                  (int) src->data.scalar.length, src->data.scalar.plain_implicit,
+                                                  src->data.scalar.quoted_implicit, src->data.scalar.style);
+                break;
+        case YAML_SEQUENCE_START_EVENT:
+                ok = yaml_sequence_start_event_initialize(dst, src->data.sequence_start.anchor,
+                                                          src->data.sequence_start.tag,
+                                                          src->data.sequence_start.implicit,
+                                                          src->data.sequence_start.style);
+                break;
+        case YAML_SEQUENCE_END_EVENT:
+                ok = yaml_sequence_end_event_initialize(dst);
+                break;
+        case YAML_MAPPING_START_EVENT:
+                ok = yaml_mapping_start_event_initialize(dst, src->data.mapping_start.anchor,
+                                                         src->data.mapping_start.tag,
+                                                         src->data.mapping_start.implicit,
+                                                         src->data.mapping_start.style);
+                break;
+        case YAML_MAPPING_END_EVENT:
+                ok = yaml_mapping_end_event_initialize(dst);
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (!ok)
+                return -ENOMEM;
+        dst->start_mark = src->start_mark;
+        dst->end_mark = src->end_mark;
+        return 0;
+}
+
+int yaml_events_push(YamlEvents *e, yaml_event_t *ev) {
+        if (e->n == e->alloc) {
+                size_t a = e->alloc ? e->alloc * 2 : 64;
+                yaml_event_t *p = reallocarray(e->ev, a, sizeof(yaml_event_t));
+                if (!p) {
+                        yaml_event_delete(ev);
+                        return -ENOMEM;
+                }
+                e->ev = p;
+                e->alloc = a;
+        }
+        e->ev[e->n++] = *ev;
+        return 0;
+}
+
+int yaml_events_push_copy(YamlEvents *e, const yaml_event_t *ev) {
+        yaml_event_t c;
+        int r = yaml_event_copy(&c, ev);
+        return r < 0 ? r : yaml_events_push(e, &c);
+}
+
+int yaml_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_t style) {
+        yaml_event_t c;
+
+        if (!yaml_scalar_event_initialize(&c, NULL, NULL, (yaml_char_t *) value, (int) strlen(value), 1, 1, style))
+                return -ENOMEM;
+        return yaml_events_push(e, &c);
+}
+
+static void set_error(YamlError *err, const char *problem, const char *context, yaml_mark_t mark) {
+        if (!err)
+                return;
+        if (context)
+                snprintf(err->message, sizeof(err->message), "%s %s", problem ? problem : "invalid YAML", context);
+        else
+                snprintf(err->message, sizeof(err->message), "%s", problem ? problem : "invalid YAML");
+        err->line = mark.line + 1;
+        err->column = mark.column + 1;
+}
+
+int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err) {
+        yaml_parser_t p;
+        int r = 0;
+
+        if (!yaml_parser_initialize(&p))
+                return -ENOMEM;
+        yaml_parser_set_input_string(&p, (const unsigned char *) text, size);
+
+        for (;;) {
+                yaml_event_t ev;
+                if (!yaml_parser_parse(&p, &ev)) {
+                        if (p.error == YAML_MEMORY_ERROR)
+                                r = -ENOMEM;
+                        else {
+                                set_error(err, p.problem, p.context, p.problem_mark);
+                                r = -EINVAL;
+                        }
+                        break;
+                }
+                bool end = ev.type == YAML_STREAM_END_EVENT;
+                r = yaml_events_push(e, &ev);
+                if (r < 0 || end)
+                        break;
+        }
+        yaml_parser_delete(&p);
+        return r;
+}
+
+typedef struct Buffer {
+        char *data;
+        size_t size, alloc;
+        bool oom;
+} Buffer;
+
+static int buffer_write(void *userdata, unsigned char *data, size_t size) {
+        Buffer *b = userdata;
+
+        if (b->size + size + 1 > b->alloc) {
+                size_t a = b->alloc ? b->alloc : 4096;
+                while (a < b->size + size + 1)
+                        a *= 2;
+                char *p = realloc(b->data, a);
+                if (!p) {
+                        b->oom = true;
+                        return 0;
+                }
+                b->data = p;
+                b->alloc = a;
+        }
+        memcpy(b->data + b->size, data, size);
+        b->size += size;
+        b->data[b->size] = 0;
+        return 1;
+}
+
+int yaml_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size) {
+        Buffer b = {};
+        yaml_emitter_t em;
+        int r = 0;
+
+        if (!yaml_emitter_initialize(&em))
+                return -ENOMEM;
+        yaml_emitter_set_output(&em, buffer_write, &b);
+        yaml_emitter_set_unicode(&em, 1);
+        yaml_emitter_set_width(&em, -1);
+        yaml_emitter_set_indent(&em, 2);
+
+        for (size_t i = 0; i < n; i++) {
+                yaml_event_t c;
+                r = yaml_event_copy(&c, &ev[i]);
+                if (r < 0)
+                        break;
+                if (!yaml_emitter_emit(&em, &c)) { /* consumes c */
+                        r = b.oom || em.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+                        break;
+                }
+        }
+        if (r == 0 && !yaml_emitter_flush(&em))
+                r = -EIO;
+        yaml_emitter_delete(&em);
+        if (r < 0) {
+                free(b.data);
+                return r;
+        }
+        if (!b.data && !(b.data = calloc(1, 1)))
+                return -ENOMEM;
+        *ret = b.data;
+        if (ret_size)
+                *ret_size = b.size;
+        return 0;
+}
+
+size_t yaml_events_node_end(const YamlEvents *e, size_t i) {
+        size_t depth = 0;
+
+        for (; i < e->n; i++) {
+                switch (e->ev[i].type) {
+                case YAML_SEQUENCE_START_EVENT:
+                case YAML_MAPPING_START_EVENT:
+                        depth++;
+                        break;
+                case YAML_SEQUENCE_END_EVENT:
+                case YAML_MAPPING_END_EVENT:
+                        depth--;
+                        break;
+                default:
+                        break;
+                }
+                if (depth == 0)
+                        return i;
+        }
+        return e->n;
+}
+
+/* The implicit resolvers of PyYAML (YAML 1.1), plus YAML 1.2's 0o octal and y/n of the 1.1 spec. */
+static const char *const resolver_patterns[] = {
+        /* bool */
+        "^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|y|Y|n|N)$",
+        /* float */
+        "^([-+]?([0-9][0-9_]*)?\\.[0-9_]*([eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*([eE][-+]?[0-9]+)"
+        "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$",
+        /* int */
+        "^([-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?0o[0-7]+"
+        "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$",
+        /* null */
+        "^(~|null|Null|NULL)$",
+        /* timestamp */
+        "^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
+        "(\\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?)$",
+        /* merge, value */
+        "^(<<|=)$",
+        /* a lone dot is a float in some resolvers' eyes */
+        "^[-+]?\\.$",
+};
+
+int yaml_resolver_init(YamlResolver *r) {
+        *r = (YamlResolver){};
+        for (size_t i = 0; i < ELEMENTSOF(resolver_patterns); i++)
+                if (regcomp(&r->re[i], resolver_patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
+                        while (i-- > 0)
+                                regfree(&r->re[i]);
+                        return -ENOMEM;
+                }
+        r->ready = true;
+        return 0;
+}
+
+void yaml_resolver_done(YamlResolver *r) {
+        if (!r->ready)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(resolver_patterns); i++)
+                regfree(&r->re[i]);
+        r->ready = false;
+}
+
+bool yaml_resolver_plain_is_string(const YamlResolver *r, const char *s) {
+        if (!s[0])
+                return false; /* empty plain scalar is null */
+        /* Every non-string form starts with one of these: skip the regexes for the rest. */
+        if (!strchr("-+.0123456789~<=yYnNtTfFoO", s[0]))
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(resolver_patterns); i++)
+                if (regexec(&r->re[i], s, 0, NULL, 0) == 0)
+                        return false;
+        return true;
+}
+
+bool yaml_is_integer(const char *s) {
+        if (!*s)
+                return false;
+        if (*s == '-')
+                s++;
+        if (!*s || (s[0] == '0' && s[1]))
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
