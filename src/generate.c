@@ -316,14 +316,14 @@ static int render_vip(GenInputs *in, const GenRequest *req, const PatroniConf *p
         HostAddr net;
         int r;
 
+        if (hostinfo_parse_address(req->vip, vip, sizeof(vip), NULL) < 0)
+                return gen_fail(err, GEN_USAGE, "invalid VIP address \"%s\"", req->vip);
         if (!in->vip_template) {
                 r = load_template(in, NULL, PATRONI_VIP_TEMPLATE, in->paths.default_vip_template, TEMPLATE_VIP,
                                   &in->vip_template, err);
                 if (r < 0)
                         return r;
         }
-        if (hostinfo_parse_address(req->vip, vip, sizeof(vip), NULL) < 0)
-                return gen_fail(err, GEN_USAGE, "invalid VIP address \"%s\"", req->vip);
         if (hostinfo_address_network(vip, &net) < 0) {
                 if (in->host.loopback)
                         return gen_fail(err, GEN_INVALID_INPUT,

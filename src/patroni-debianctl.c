@@ -84,6 +84,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
         bool to_stdout = false;
         int c, status;
 
+        argv[0] = (char *) program; /* getopt's messages name the program, not "generate" */
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {

@@ -108,7 +108,7 @@ static const char *parse_simple(const char *p, char **ret) {
                 p++;
         if (!isalnum((unsigned char) *p))
                 return NULL;
-        while (isalnum((unsigned char) *p) || strchr("._:/+-", *p))
+        while (isalnum((unsigned char) *p) || (*p && strchr("._:/+-", *p)))
                 p++;
         if (*p != 0 && !strchr(" \t\r\f\v#", *p))
                 return NULL;

@@ -1,0 +1,73 @@
+# shellcheck shell=bash
+# Helpers for the CLI tests: a relocated root made with mktemp, checks, counters.
+# Each test script sources this, runs its checks, and ends with "finish".
+
+set -u
+: "${CTL:?CTL must point at the patroni-debianctl binary}"
+: "${TEMPLATE:?TEMPLATE must point at the built config.yml.in}"
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+CLEANUP=()
+
+cleanup() {
+        local i
+        for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
+                eval "${CLEANUP[i]}" >/dev/null 2>&1 || true
+        done
+}
+trap cleanup EXIT
+
+ok() {
+        PASSED=$((PASSED + 1))
+        echo "ok - $*"
+}
+not_ok() {
+        FAILED=$((FAILED + 1))
+        echo "not ok - $*"
+}
+skip() {
+        SKIPPED=$((SKIPPED + 1))
+        echo "skip - $*"
+}
+
+# A fresh root with our template, an etcd3 dcs.yml and PostgreSQL 15 "binaries".
+new_root() {
+        local r
+        r=$(mktemp -d "${TMPDIR:-/tmp}/pdd-cli-XXXXXX")
+        CLEANUP+=("rm -rf '$r'")
+        mkdir -p "$r/etc/patroni" "$r/etc/postgresql" "$r/usr/lib/postgresql/15/bin"
+        cp "$TEMPLATE" "$r/etc/patroni/config.yml.in"
+        printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$r/etc/patroni/dcs.yml"
+        echo "$r"
+}
+
+# new_cluster ROOT VERSION NAME [PORT]
+new_cluster() {
+        mkdir -p "$1/etc/postgresql/$2/$3" "$1/usr/lib/postgresql/$2/bin"
+        if [ -n "${4:-}" ]; then
+                echo "port = $4" >"$1/etc/postgresql/$2/$3/postgresql.conf"
+        else
+                echo "# no port yet" >"$1/etc/postgresql/$2/$3/postgresql.conf"
+        fi
+}
+
+# yaml_get FILE EXPR: evaluate a Python expression over the parsed YAML "d".
+yaml_get() {
+        /usr/bin/python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# check NAME EXPECTED ACTUAL
+check() {
+        if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1: expected [$2], got [$3]"; fi
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+finish() {
+        echo "# $PASSED passed, $FAILED failed, $SKIPPED skipped"
+        if [ "$FAILED" -gt 0 ]; then exit 1; fi
+        if [ "$PASSED" -eq 0 ] && [ "$SKIPPED" -gt 0 ]; then exit 77; fi
+        exit 0
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "patroniconf.h"
+#include "testutil.h"
+#include "yamlutil.h"
+
+START_TEST(test_resolver) {
+        static const char *const not_strings[] = { "",      "~",     "null",  "Null", "true", "False", "on",
+                                                   "OFF",   "yes",   "n",     "Y",    "8008", "-1",    "0x1F",
+                                                   "017",   "0o17",  "1_000", "1:30", "1.5",  ".5",    "1e3",
+                                                   ".inf",  "-.Inf", ".nan",  "<<",   "=",    "2024-01-31",
+                                                   "2001-12-14t21:59:43.10-05:00", "190:20:30.15", "0b101" };
+        static const char *const strings[] = { "main",      "15-main",      "vm",         "10.0.0.5:8008",
+                                               "fd00::1:5432", "/var/lib/pg", "node1",     "yes please",
+                                               "1.2.3.4",   "15a",          "on-call",    "nullable",
+                                               "127.0.0.1", "1:70",         "0x",         "a: b" };
+        YamlResolver r;
+
+        ck_assert_int_eq(yaml_resolver_init(&r), 0);
+        for (size_t i = 0; i < sizeof(not_strings) / sizeof(*not_strings); i++)
+                ck_assert_msg(!yaml_resolver_plain_is_string(&r, not_strings[i]), "\"%s\" taken as a string",
+                              not_strings[i]);
+        for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++)
+                ck_assert_msg(yaml_resolver_plain_is_string(&r, strings[i]), "\"%s\" not taken as a string",
+                              strings[i]);
+        yaml_resolver_done(&r);
+}
+END_TEST
+
+START_TEST(test_integer) {
+        ck_assert(yaml_is_integer("5432"));
+        ck_assert(yaml_is_integer("0"));
+        ck_assert(!yaml_is_integer("05432"));
+        ck_assert(!yaml_is_integer(""));
+        ck_assert(!yaml_is_integer("54a"));
+}
+END_TEST
+
+START_TEST(test_events_roundtrip) {
+        const char *text = "a: 1\nb: [x, \"y: z\"]\nc: {d: e}\n";
+        YamlEvents e = {};
+        YamlError err = {};
+        char *out = NULL;
+
+        ck_assert_int_eq(yaml_events_parse(text, strlen(text), &e, &err), 0);
+        ck_assert_uint_eq(e.n, 18);
+        ck_assert_uint_eq(yaml_events_node_end(&e, 2), 15); /* the top mapping */
+        ck_assert_int_eq(yaml_events_emit(e.ev, e.n, &out, NULL), 0);
+        ck_assert_str_eq(out, "a: 1\nb: [x, \"y: z\"]\nc: {d: e}\n");
+        free(out);
+        yaml_events_done(&e);
+
+        ck_assert_int_eq(yaml_events_parse("a: [\n", 5, &e, &err), -EINVAL);
+        ck_assert_uint_eq(err.line, 2);
+        yaml_events_done(&e);
+}
+END_TEST
+
+static int parse_conf(const char *text, bool strict, PatroniConf *c, char **err) {
+        return patroniconf_parse(text, strlen(text), strict, c, err);
+}
+
+#define GOOD                                                                                                   \
+        "scope: '15-main'\nnamespace: /pc\nname: n1\netcd3: {hosts: '127.0.0.1:2379'}\n"                       \
+        "restapi: {listen: '10.0.0.5:8008', connect_address: '10.0.0.5:8008'}\n"                               \
+        "postgresql: {data_dir: /d, listen: '*:5432', connect_address: '10.0.0.5:5432'}\n"
+
+START_TEST(test_patroniconf) {
+        PatroniConf c = {};
+        char *err = NULL;
+
+        ck_assert_int_eq(parse_conf(GOOD, true, &c, &err), 0);
+        ck_assert_str_eq(c.scope, "15-main");
+        ck_assert_str_eq(c.namespace, "/pc/");
+        ck_assert_str_eq(c.dcs_type, "etcd3");
+        ck_assert_int_eq(c.restapi_port, 8008);
+        patroniconf_done(&c);
+
+        ck_assert_int_eq(parse_conf("scope: x\nrestapi: {listen: '[fd00::1]:8010'}\n", false, &c, &err), 0);
+        ck_assert_str_eq(c.namespace, "/service/");
+        ck_assert_int_eq(c.restapi_port, 8010);
+        patroniconf_done(&c);
+}
+END_TEST
+
+START_TEST(test_patroniconf_errors) {
+        static const struct {
+                const char *text, *message;
+        } cases[] = {
+                { "- a\n", "line 1, column 1: the configuration must be a mapping" },
+                { "", "the configuration must be a mapping" },
+                { GOOD "scope: again\n", "line 7, column 1: duplicate key \"scope\"" },
+                { "scope: x\nname: n\n", "\"restapi\" must be a mapping" },
+                { GOOD "etcd: {host: 'a:1'}\n", "line 7, column 7: more than one DCS section (\"etcd\")" },
+                { "scope: ''\n", "line 1, column 8: \"scope\" is missing or empty" },
+                { "a: [\n", "line 2, column 1: did not find expected node content" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+                PatroniConf c = {};
+                char *err = NULL;
+                ck_assert_int_eq(parse_conf(cases[i].text, true, &c, &err), -EINVAL);
+                ck_assert_msg(err && strcmp(err, cases[i].message) == 0, "case %zu: got \"%s\"", i, err);
+                free(err);
+        }
+}
+END_TEST
+
+START_TEST(test_port_of) {
+        ck_assert_int_eq(patroniconf_port_of("10.0.0.1:8008"), 8008);
+        ck_assert_int_eq(patroniconf_port_of("[::1]:8009"), 8009);
+        ck_assert_int_eq(patroniconf_port_of("fd00::1:8010"), 8010);
+        ck_assert_int_eq(patroniconf_port_of("host"), -EINVAL);
+        ck_assert_int_eq(patroniconf_port_of("host:99999"), -EINVAL);
+        ck_assert_int_eq(patroniconf_port_of("host:"), -EINVAL);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("yamlutil");
+        TCase *tc = tcase_create("core");
+
+        tcase_add_test(tc, test_resolver);
+        tcase_add_test(tc, test_integer);
+        tcase_add_test(tc, test_events_roundtrip);
+        tcase_add_test(tc, test_patroniconf);
+        tcase_add_test(tc, test_patroniconf_errors);
+        tcase_add_test(tc, test_port_of);
+        suite_add_tcase(s, tc);
+        return run_suite(s);
+}
