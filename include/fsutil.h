@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -40,6 +41,36 @@ typedef enum FsWriteFlags {
  */
 int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
                     gid_t gid, FsWriteFlags flags);
+
+/*
+ * Many files at once with the same guarantees as fs_write_atomic() but far
+ * fewer journal commits: every temporary file is written and its writeback
+ * started when added; commit fsyncs each (the first commit carries the
+ * others' data), renames each, then fsyncs the directory once. Each item's
+ * result is in items[i].result; commit returns how many failed. Items never
+ * committed are removed by fs_batch_free().
+ */
+typedef struct FsBatchItem {
+        char name[NAME_MAX + 1], tmp[NAME_MAX + 1];
+        FsWriteFlags flags;
+        int fd;
+        int result;
+} FsBatchItem;
+
+typedef struct FsBatch {
+        int dirfd; /* borrowed */
+        FsBatchItem *items;
+        size_t n;
+} FsBatch;
+
+FsBatch *fs_batch_new(int dirfd);
+int fs_batch_add(FsBatch *b, const char *name, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                 FsWriteFlags flags);
+size_t fs_batch_commit(FsBatch *b);
+FsBatch *fs_batch_free(FsBatch *b);
+static inline void fs_batch_freep(FsBatch **b) {
+        fs_batch_free(*b);
+}
 
 /* Is NAME one of our own temporary files (".NAME.XXXXXX.tmp")? */
 bool fs_is_temp_name(const char *name);

@@ -96,5 +96,12 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
 /* Write what gen_render produced to /etc/patroni, atomically, never replacing unless FORCE. */
 int gen_write(GenInputs *in, const GenOutput *out, bool force, GenError *err);
 
+/*
+ * Write the configurations of many outputs (not their VIP files) with one set
+ * of journal commits, as the daemon does at start-up. Returns how many failed;
+ * ERRS[i] says why for each (status GEN_OK where written).
+ */
+size_t gen_write_many(GenInputs *in, const GenOutput *outs, size_t n, bool force, GenError *errs);
+
 /* "V-C.yml" for a valid version and cluster name, or -EINVAL. */
 int gen_config_name(const char *version, const char *cluster, const char *suffix, char *buf, size_t size);

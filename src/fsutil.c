@@ -149,28 +149,24 @@ static int check_target(int dirfd, const char *name, FsWriteFlags flags) {
         return 0;
 }
 
-int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
-                    gid_t gid, FsWriteFlags flags) {
-        char tmp[NAME_MAX + 1];
+static int create_temp(int dirfd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
+                       gid_t gid, FsWriteFlags flags, char tmp[static NAME_MAX + 1]) {
         uint64_t rnd;
         int r;
 
         if (strchr(name, '/') || strlen(name) > NAME_MAX - 16)
                 return -EINVAL;
-
         r = check_target(dirfd, name, flags);
         if (r < 0)
                 return r;
-
         if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
                 return negative_errno();
-        snprintf(tmp, sizeof(tmp), ".%s.%06llx.tmp", name, (unsigned long long) (rnd & 0xffffffULL));
+        snprintf(tmp, NAME_MAX + 1, ".%s.%06llx.tmp", name, (unsigned long long) (rnd & 0xffffffULL));
 
         /* 0600 until owner and mode are final, so no secret is ever readable by others. */
-        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
-
         if ((flags & FS_WRITE_CHOWN) && fchown(fd, uid, gid) < 0)
                 goto fail;
         if (fchmod(fd, mode) < 0)
@@ -180,28 +176,108 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, 
                 errno = -r;
                 goto fail;
         }
-        if (fsync(fd) < 0)
-                goto fail;
-        if (close(TAKE_FD(fd)) < 0)
-                goto fail;
-
-        if (flags & FS_WRITE_REPLACE) {
-                if (renameat(dirfd, tmp, dirfd, name) < 0)
-                        goto fail;
-        } else if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0) {
-                if (errno != EINVAL)
-                        goto fail;
-                /* File system without RENAME_NOREPLACE: link() never replaces either. */
-                if (linkat(dirfd, tmp, dirfd, name, 0) < 0)
-                        goto fail;
-                (void) unlinkat(dirfd, tmp, 0);
-        }
-
-        (void) fsync(dirfd);
-        return 0;
+        /* Start writeback now, so that a batch's data goes out together. */
+        (void) sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        return fd;
 
 fail:
         r = negative_errno();
+        safe_close(fd);
         (void) unlinkat(dirfd, tmp, 0);
         return r;
+}
+
+static int commit_temp(int dirfd, int fd, const char *tmp, const char *name, FsWriteFlags flags) {
+        int r = 0;
+
+        if (fsync(fd) < 0)
+                r = negative_errno();
+        if (close(fd) < 0 && r == 0)
+                r = negative_errno();
+        if (r == 0) {
+                if (flags & FS_WRITE_REPLACE) {
+                        if (renameat(dirfd, tmp, dirfd, name) < 0)
+                                r = negative_errno();
+                } else if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0) {
+                        if (errno != EINVAL)
+                                r = negative_errno();
+                        /* File system without RENAME_NOREPLACE: link() never replaces either. */
+                        else if (linkat(dirfd, tmp, dirfd, name, 0) < 0)
+                                r = negative_errno();
+                        else
+                                (void) unlinkat(dirfd, tmp, 0);
+                }
+        }
+        if (r < 0)
+                (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
+                    gid_t gid, FsWriteFlags flags) {
+        char tmp[NAME_MAX + 1];
+        int fd, r;
+
+        fd = create_temp(dirfd, name, data, size, mode, uid, gid, flags, tmp);
+        if (fd < 0)
+                return fd;
+        r = commit_temp(dirfd, fd, tmp, name, flags);
+        if (r < 0)
+                return r;
+        (void) fsync(dirfd);
+        return 0;
+}
+
+FsBatch *fs_batch_new(int dirfd) {
+        FsBatch *b = calloc(1, sizeof(FsBatch));
+        if (b)
+                b->dirfd = dirfd;
+        return b;
+}
+
+int fs_batch_add(FsBatch *b, const char *name, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                 FsWriteFlags flags) {
+        FsBatchItem *items, *it;
+        int fd;
+
+        items = reallocarray(b->items, b->n + 1, sizeof(FsBatchItem));
+        if (!items)
+                return -ENOMEM;
+        b->items = items;
+        it = &items[b->n];
+        *it = (FsBatchItem){ .flags = flags, .result = 0 };
+        snprintf(it->name, sizeof(it->name), "%s", name);
+        fd = create_temp(b->dirfd, name, data, size, mode, uid, gid, flags, it->tmp);
+        if (fd < 0)
+                return fd;
+        it->fd = fd;
+        b->n++;
+        return 0;
+}
+
+size_t fs_batch_commit(FsBatch *b) {
+        size_t failed = 0;
+
+        for (size_t i = 0; i < b->n; i++) {
+                FsBatchItem *it = &b->items[i];
+                it->result = commit_temp(b->dirfd, it->fd, it->tmp, it->name, it->flags);
+                it->fd = -1;
+                failed += it->result < 0;
+        }
+        if (failed < b->n)
+                (void) fsync(b->dirfd);
+        return failed;
+}
+
+FsBatch *fs_batch_free(FsBatch *b) {
+        if (!b)
+                return NULL;
+        for (size_t i = 0; i < b->n; i++)
+                if (b->items[i].fd >= 0) { /* never committed */
+                        safe_close(b->items[i].fd);
+                        (void) unlinkat(b->dirfd, b->items[i].tmp, 0);
+                }
+        free(b->items);
+        free(b);
+        return NULL;
 }

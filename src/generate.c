@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -137,8 +139,14 @@ static int add_api_port(GenInputs *in, const char *file, int port) {
         return 0;
 }
 
-/* The REST API ports the configurations in /etc/patroni listen on. Unreadable ones are skipped. */
-static int load_api_ports(GenInputs *in) {
+/* A temporary file of ours older than this was left by a crash (SIGKILL, power loss). */
+#define STALE_TEMP_SEC 60
+
+/*
+ * One pass over /etc/patroni: the REST API ports the configurations there
+ * listen on (unreadable ones are skipped), and stale temporary files removed.
+ */
+static int scan_patroni_dir(GenInputs *in) {
         _cleanup_close_ int fd = fs_open_in_root(in->rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
         struct dirent *de;
         DIR *d;
@@ -157,6 +165,13 @@ static int load_api_ports(GenInputs *in) {
                 PatroniConf c = {};
                 size_t size;
 
+                if (fs_is_temp_name(de->d_name)) {
+                        struct stat st;
+                        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode) &&
+                            st.st_mtime + STALE_TEMP_SEC < time(NULL) && unlinkat(dfd, de->d_name, 0) >= 0)
+                                log_notice("Removed %s/%s, left by an interrupted write.", PATRONI_DIR, de->d_name);
+                        continue;
+                }
                 if (de->d_name[0] == '.' || !endswith(de->d_name, ".yml") || streq(de->d_name, "dcs.yml"))
                         continue;
                 f = openat(dfd, de->d_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
@@ -204,7 +219,7 @@ int gen_inputs_load(int rootfd, const char *root_path, const GenPaths *paths, Ge
         if (r < 0)
                 return gen_fail(err, GEN_FAILED, "cannot list %s: %s", PGCOMMON_CONF_DIR, strerror(-r));
 
-        r = load_api_ports(in);
+        r = scan_patroni_dir(in);
         if (r < 0)
                 return gen_fail(err, GEN_FAILED, "cannot list %s: %s", PATRONI_DIR, strerror(-r));
 
@@ -488,10 +503,7 @@ static int open_patroni_dir(GenInputs *in) {
         return fd;
 }
 
-static int write_one(GenInputs *in, int dirfd, const char *name, const char *data, size_t size, bool force,
-                     GenError *err) {
-        int r = fs_write_atomic(dirfd, name, data, size, PATRONI_CONFIG_MODE, 0, in->postgres_gid,
-                                (force ? FS_WRITE_REPLACE : 0) | (in->chown ? FS_WRITE_CHOWN : 0));
+static int write_error(const char *name, int r, GenError *err) {
         if (r == -EEXIST)
                 return gen_fail(err, GEN_EXISTS, "%s/%s already exists (use --force to replace it)", PATRONI_DIR, name);
         if (r == -ELOOP)
@@ -503,9 +515,62 @@ static int write_one(GenInputs *in, int dirfd, const char *name, const char *dat
         if (r == -EBADFD)
                 return gen_fail(err, GEN_WRITE_FAILED, "%s/%s is not a regular file, refusing to replace it",
                                 PATRONI_DIR, name);
-        if (r < 0)
-                return gen_fail(err, GEN_WRITE_FAILED, "cannot write %s/%s: %s", PATRONI_DIR, name, strerror(-r));
+        return gen_fail(err, GEN_WRITE_FAILED, "cannot write %s/%s: %s", PATRONI_DIR, name, strerror(-r));
+}
+
+static FsWriteFlags write_flags(const GenInputs *in, bool force) {
+        return (force ? FS_WRITE_REPLACE : 0) | (in->chown ? FS_WRITE_CHOWN : 0);
+}
+
+static int write_one(GenInputs *in, int dirfd, const char *name, const char *data, size_t size, bool force,
+                     GenError *err) {
+        int r = fs_write_atomic(dirfd, name, data, size, PATRONI_CONFIG_MODE, 0, in->postgres_gid,
+                                write_flags(in, force));
+        return r < 0 ? write_error(name, r, err) : 0;
+}
+
+/* Later renders in this process must see the port as taken. */
+static int remember_api_port(GenInputs *in, const GenOutput *out, GenError *err) {
+        if (out->restapi_port > 0 && !api_port_taken(in, out->restapi_port, "") &&
+            add_api_port(in, out->name, out->restapi_port) < 0)
+                return gen_fail(err, GEN_FAILED, "out of memory");
         return 0;
+}
+
+size_t gen_write_many(GenInputs *in, const GenOutput *outs, size_t n, bool force, GenError *errs) {
+        _cleanup_close_ int dirfd = open_patroni_dir(in);
+        _cleanup_(fs_batch_freep) FsBatch *b = NULL;
+        size_t failed = 0, *slot = NULL;
+
+        for (size_t i = 0; i < n; i++)
+                errs[i] = (GenError){};
+        if (dirfd < 0 || !(b = fs_batch_new(dirfd)) || !(slot = calloc(n ? n : 1, sizeof(size_t)))) {
+                for (size_t i = 0; i < n; i++)
+                        gen_fail(&errs[i], GEN_WRITE_FAILED, "cannot open %s: %s", PATRONI_DIR,
+                                 dirfd < 0 ? describe_errno(dirfd) : "out of memory");
+                return n;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r = fs_batch_add(b, outs[i].name, outs[i].config, outs[i].config_size, PATRONI_CONFIG_MODE, 0,
+                                     in->postgres_gid, write_flags(in, force));
+                slot[i] = r < 0 ? SIZE_MAX : b->n - 1;
+                if (r < 0) {
+                        write_error(outs[i].name, r, &errs[i]);
+                        failed++;
+                }
+        }
+        fs_batch_commit(b);
+        for (size_t i = 0; i < n; i++) {
+                if (slot[i] == SIZE_MAX)
+                        continue;
+                if (b->items[slot[i]].result < 0) {
+                        write_error(outs[i].name, b->items[slot[i]].result, &errs[i]);
+                        failed++;
+                } else if (remember_api_port(in, &outs[i], &errs[i]) < 0)
+                        failed++;
+        }
+        free(slot);
+        return failed;
 }
 
 int gen_write(GenInputs *in, const GenOutput *out, bool force, GenError *err) {
@@ -530,9 +595,5 @@ int gen_write(GenInputs *in, const GenOutput *out, bool force, GenError *err) {
                 return r;
         }
 
-        /* Later renders in this process must see the port as taken. */
-        if (out->restapi_port > 0 && !api_port_taken(in, out->restapi_port, "") &&
-            add_api_port(in, out->name, out->restapi_port) < 0)
-                return gen_fail(err, GEN_FAILED, "out of memory");
-        return 0;
+        return remember_api_port(in, out, err);
 }

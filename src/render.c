@@ -398,36 +398,36 @@ static int output_write(void *userdata, unsigned char *data, size_t size) {
  * A blank line before a top-level key that opens a section, or that follows
  * one, as a person would write it. In the emitter's block output only
  * top-level keys start at column 0 (nested content is indented, multi-line
- * scalars are escaped).
+ * scalars are escaped). PREV and LINE are line starts, END is LINE's '\n'.
  */
-static bool wants_blank_line(const char *d, size_t size, size_t start, size_t i) {
-        const char *eol, *prev;
-
-        if (i <= start || d[i - 1] != '\n' || d[i] == ' ' || d[i] == '-' || d[i] == '\n')
+static bool wants_blank_line(const char *prev, const char *line, const char *end) {
+        if (!prev || *line == ' ' || *line == '-' || line == end)
                 return false;
-        eol = memchr(d + i, '\n', size - i);
-        if (eol && eol > d + i && eol[-1] == ':')
-                return true; /* "restapi:" */
-        for (prev = d + i - 1; prev > d + start && prev[-1] != '\n'; prev--)
-                ;
-        return *prev == ' ' || *prev == '-'; /* the previous line belongs to a section */
+        return end[-1] == ':' /* "restapi:" */ || *prev == ' ' || *prev == '-'; /* after a section */
 }
 
 static int space_sections(Output *o, size_t start) {
-        size_t extra = 0, n = 0;
+        const char *prev = NULL, *end = o->data + o->size;
+        size_t lines = 0, n = 0;
         char *p;
 
-        for (size_t i = start; i < o->size; i++)
-                extra += wants_blank_line(o->data, o->size, start, i);
-        if (extra == 0)
-                return 0;
-        p = malloc(o->size + extra + 1);
+        for (const char *q = o->data + start; q < end && (q = memchr(q, '\n', (size_t) (end - q))); q++)
+                lines++;
+        p = malloc(o->size + lines + 1);
         if (!p)
                 return -ENOMEM;
-        for (size_t i = 0; i < o->size; i++) {
-                if (wants_blank_line(o->data, o->size, start, i))
+        memcpy(p, o->data, start);
+        n = start;
+        for (const char *line = o->data + start; line < end;) {
+                const char *eol = memchr(line, '\n', (size_t) (end - line));
+                size_t len = eol ? (size_t) (eol - line) + 1 : (size_t) (end - line);
+
+                if (eol && wants_blank_line(prev, line, eol))
                         p[n++] = '\n';
-                p[n++] = o->data[i];
+                memcpy(p + n, line, len);
+                n += len;
+                prev = line;
+                line += len;
         }
         p[n] = 0;
         free(o->data);

@@ -1,0 +1,71 @@
+#!/bin/bash
+# patroni-debianctl generate: what an admin sees on the happy paths.
+. "$(dirname "$0")/lib.sh"
+
+R=$(new_root)
+out=$("$CTL" --root "$R" generate --hostip=10.231.0.5 15 main)
+check "generate prints what it wrote" "Wrote /etc/patroni/15-main.yml (PostgreSQL port 5432, REST API port 8008)" "$out"
+f=$R/etc/patroni/15-main.yml
+check "scope" "15-main" "$(yaml_get "$f" "d['scope']")"
+check "port is an integer where the template has @PORT@ alone" "10" "$(yaml_get "$f" "d['bootstrap']['dcs']['loop_wait']")"
+check "listen" "*:5432" "$(yaml_get "$f" "d['postgresql']['listen']")"
+check "restapi" "10.231.0.5:8008" "$(yaml_get "$f" "d['restapi']['connect_address']")"
+check "bin_dir" "/usr/lib/postgresql/15/bin" "$(yaml_get "$f" "d['postgresql']['bin_dir']")"
+check "pg_hba where Patroni reads it" "True" "$(yaml_get "$f" "d['postgresql']['pg_hba'] == d['bootstrap']['pg_hba']")"
+check "header names the sources" "# from /etc/patroni/config.yml.in and /etc/patroni/dcs.yml." "$(sed -n 2p "$f")"
+
+# --stdout writes nothing; a second generate refuses; --force replaces.
+R=$(new_root)
+"$CTL" --root "$R" generate --stdout 15 main >"$R/out.yml"
+check "--stdout prints the configuration" "15-main" "$(yaml_get "$R/out.yml" "d['scope']")"
+check "--stdout writes nothing" "" "$(ls "$R/etc/patroni" | grep 15-main)"
+"$CTL" --root "$R" generate --hostip=10.231.0.5 15 main >/dev/null
+"$CTL" --root "$R" generate --hostip=10.231.0.6 15 main >/dev/null 2>&1
+check "exists: exit 4" "4" "$?"
+check "exists: old file kept" "10.231.0.5:8008" "$(yaml_get "$R/etc/patroni/15-main.yml" "d['restapi']['listen']")"
+"$CTL" --root "$R" generate --hostip=10.231.0.6 --force 15 main >/dev/null
+check "--force replaces" "10.231.0.6:8008" "$(yaml_get "$R/etc/patroni/15-main.yml" "d['restapi']['listen']")"
+check "--force keeps mode 0640" "640" "$(stat -c %a "$R/etc/patroni/15-main.yml")"
+
+# Options before, between and after the positional arguments (Debian's takes them only before).
+R=$(new_root)
+"$CTL" generate 15 --root "$R" main --port 5440 --hostip 10.231.0.5 >/dev/null
+check "options anywhere" "10.231.0.5:5440" "$(yaml_get "$R/etc/patroni/15-main.yml" "d['postgresql']['connect_address']")"
+
+# /etc/default/patroni when dcs.yml is absent.
+R=$(new_root); rm "$R/etc/patroni/dcs.yml"; mkdir -p "$R/etc/default"
+printf 'DCS_TYPE=etcd3\nDCS_HOSTS=10.231.0.1:2379,10.231.0.2:2379\n' >"$R/etc/default/patroni"
+"$CTL" --root "$R" generate --stdout 15 main >"$R/out.yml"
+check "DCS from /etc/default/patroni" "['10.231.0.1:2379', '10.231.0.2:2379']" "$(yaml_get "$R/out.yml" "d['etcd3']['hosts']")"
+
+# --vip: the vip-manager file, with the leader key Patroni really uses.
+R=$(new_root)
+cp "$VIP_TEMPLATE" "$R/etc/patroni/vip.in"
+sed -i -e 's|^namespace: .*|namespace: /ha/|' -e 's|^  listen: "\*:@PORT@"|  listen: "@HOSTIP@@LISTEN_VIP@,127.0.0.1:@PORT@"|' \
+        "$R/etc/patroni/config.yml.in"
+out=$("$CTL" --root "$R" generate --hostip=10.231.0.5 --vip=127.0.0.9 15 my-db)
+check "--vip writes both files" "Wrote /etc/patroni/15-my-db.yml (PostgreSQL port 5432, REST API port 8008)
+Wrote /etc/patroni/15-my-db.vip" "$out"
+v=$R/etc/patroni/15-my-db.vip
+check "vip: key from namespace and scope" "/ha/15-my-db/leader" "$(yaml_get "$v" "d['trigger-key']")"
+check "vip: interface of the VIP's network" "lo 8" "$(yaml_get "$v" "d['interface'] + ' ' + str(d['netmask'])")"
+check "vip: endpoint from dcs.yml" "http://127.0.0.1:2379" "$(yaml_get "$v" "d['dcs-endpoints']")"
+check "vip: etcd3 is etcd to vip-manager" "etcd" "$(yaml_get "$v" "d['dcs-type']")"
+check "vip: member name" "$(hostname)" "$(yaml_get "$v" "d['trigger-value']")"
+check "vip: @LISTEN_VIP@ adds the VIP" "10.231.0.5,127.0.0.9,127.0.0.1:5432" \
+        "$(yaml_get "$R/etc/patroni/15-my-db.yml" "d['postgresql']['listen']")"
+check "vip file mode" "640" "$(stat -c %a "$v")"
+
+# --help and --version
+"$CTL" --help | grep -q "generate \[OPTIONS\] VERSION CLUSTER"; check "--help" "0" "$?"
+"$CTL" generate --help | grep -q -- "--stdout"; check "generate --help" "0" "$?"
+check "--version" "patroni-debianctl $(sed -n 's/^AC_INIT(\[patroni-debiand\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")" "$("$CTL" --version)"
+
+# An unprivileged user can render (--stdout) from files it may read.
+if is_root; then
+        R=$(new_root); chmod 755 "$R"
+        out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" --root "$R" generate --stdout 15 main 2>&1)
+        check "as nobody, --stdout works" "0" "$?"
+fi
+
+finish
