@@ -383,6 +383,14 @@ static bool exists_in_patroni_dir(GenInputs *in, const char *name) {
         return fd >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0;
 }
 
+/* Later renders in this process must see the port as taken (a replaced file keeps its entry). */
+static int remember_api_port(GenInputs *in, const GenOutput *out, GenError *err) {
+        if (out->restapi_port > 0 && !api_port_taken(in, out->restapi_port, "") &&
+            add_api_port(in, out->name, out->restapi_port) < 0)
+                return gen_fail(err, GEN_FAILED, "out of memory");
+        return 0;
+}
+
 int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *err) {
         char ip[INET6_ADDRSTRLEN + 2], net[INET6_ADDRSTRLEN + 8], port[8], api_port[8], header[512];
         _cleanup_free_ char *listen_vip = NULL, *msg = NULL;
@@ -468,6 +476,12 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
                 return r;
         }
         out->restapi_port = pc.restapi_port;
+        /* Reserve it now, so that the next render (in a batch, or after this write) picks another. */
+        if (remember_api_port(in, out, err) < 0) {
+                patroniconf_done(&pc);
+                gen_output_done(out);
+                return -ENOMEM;
+        }
 
         if (self && self->data_directory) {
                 /* The template decides data_dir; say so if it is not where this cluster's data is. */
@@ -529,14 +543,6 @@ static int write_one(GenInputs *in, int dirfd, const char *name, const char *dat
         return r < 0 ? write_error(name, r, err) : 0;
 }
 
-/* Later renders in this process must see the port as taken. */
-static int remember_api_port(GenInputs *in, const GenOutput *out, GenError *err) {
-        if (out->restapi_port > 0 && !api_port_taken(in, out->restapi_port, "") &&
-            add_api_port(in, out->name, out->restapi_port) < 0)
-                return gen_fail(err, GEN_FAILED, "out of memory");
-        return 0;
-}
-
 size_t gen_write_many(GenInputs *in, const GenOutput *outs, size_t n, bool force, GenError *errs) {
         _cleanup_close_ int dirfd = open_patroni_dir(in);
         _cleanup_(fs_batch_freep) FsBatch *b = NULL;
@@ -566,8 +572,7 @@ size_t gen_write_many(GenInputs *in, const GenOutput *outs, size_t n, bool force
                 if (b->items[slot[i]].result < 0) {
                         write_error(outs[i].name, b->items[slot[i]].result, &errs[i]);
                         failed++;
-                } else if (remember_api_port(in, &outs[i], &errs[i]) < 0)
-                        failed++;
+                }
         }
         free(slot);
         return failed;
@@ -595,5 +600,5 @@ int gen_write(GenInputs *in, const GenOutput *out, bool force, GenError *err) {
                 return r;
         }
 
-        return remember_api_port(in, out, err);
+        return 0;
 }

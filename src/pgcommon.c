@@ -377,7 +377,8 @@ int pgcommon_scan(int rootfd, PgClusterList **ret) {
         if (r < 0)
                 return r;
 
-        qsort(l->clusters, l->n, sizeof(PgCluster), cmp_cluster);
+        if (l->n > 1)
+                qsort(l->clusters, l->n, sizeof(PgCluster), cmp_cluster);
         *ret = TAKE_PTR(l);
         return 0;
 }

@@ -196,7 +196,7 @@ static int parse_include_dir(int rootfd, const char *dirpath, PgConf *c, unsigne
         }
         closedir(d);
 
-        if (r == 0)
+        if (r == 0 && n > 1)
                 qsort(names, n, sizeof(char *), cmp_str);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *sub = NULL;

@@ -151,6 +151,39 @@ START_TEST(test_open_in_root) {
 }
 END_TEST
 
+START_TEST(test_batch) {
+        FsBatch *b = fs_batch_new(dirfd_);
+        char *text;
+
+        tmp_write(root, "b.yml", "admin's\n");
+        ck_assert_int_eq(fs_batch_add(b, "a.yml", "A", 1, 0640, 0, 0, 0), 0);
+        ck_assert_int_eq(fs_batch_add(b, "b.yml", "B", 1, 0640, 0, 0, 0), -EEXIST);
+        ck_assert_int_eq(fs_batch_add(b, "c.yml", "C", 1, 0640, 0, 0, 0), 0);
+        tmp_write(root, "c.yml", "raced\n"); /* appears between add and commit: not replaced */
+        ck_assert_uint_eq(fs_batch_commit(b), 1);
+        ck_assert_int_eq(b->items[0].result, 0);
+        ck_assert_int_eq(b->items[1].result, -EEXIST);
+        fs_batch_free(b);
+
+        text = tmp_read(root, "a.yml");
+        ck_assert_str_eq(text, "A");
+        free(text);
+        text = tmp_read(root, "b.yml");
+        ck_assert_str_eq(text, "admin's\n");
+        free(text);
+        text = tmp_read(root, "c.yml");
+        ck_assert_str_eq(text, "raced\n");
+        free(text);
+        ck_assert_uint_eq(count_entries(), 3); /* no temporary file left */
+
+        /* Never committed: the temporary files go with the batch. */
+        b = fs_batch_new(dirfd_);
+        ck_assert_int_eq(fs_batch_add(b, "d.yml", "D", 1, 0640, 0, 0, 0), 0);
+        fs_batch_free(b);
+        ck_assert_uint_eq(count_entries(), 3);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("fsutil");
         TCase *tc = tcase_create("core");
@@ -164,6 +197,7 @@ int main(void) {
         tcase_add_test(tc, test_temp_names);
         tcase_add_test(tc, test_read);
         tcase_add_test(tc, test_open_in_root);
+        tcase_add_test(tc, test_batch);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

@@ -187,6 +187,40 @@ START_TEST(test_invalid_render) {
 }
 END_TEST
 
+START_TEST(test_write_many) {
+        GenOutput outs[3] = {};
+        GenError errs[3] = {}, err = {};
+        static const char *const names[] = { "a", "b", "c" };
+        char *text;
+
+        tmp_write(root, "etc/patroni/15-b.yml", "admin's\n");
+        load();
+        for (size_t i = 0; i < 3; i++) {
+                GenRequest req = { .version = "15", .cluster = names[i], .hostip = "10.0.0.5", .force = i == 1 };
+                ck_assert_msg(gen_render(in, &req, &outs[i], &err) == 0, "%s", err.message);
+        }
+        /* rendered before any write, still three different REST API ports */
+        ck_assert_int_eq(outs[0].api_port, 8008);
+        ck_assert_int_eq(outs[1].api_port, 8009);
+        ck_assert_int_eq(outs[2].api_port, 8010);
+        ck_assert_uint_eq(gen_write_many(in, outs, 3, false, errs), 1);
+        ck_assert_int_eq(errs[0].status, GEN_OK);
+        ck_assert_int_eq(errs[1].status, GEN_EXISTS);
+        ck_assert_str_eq(errs[1].message, "/etc/patroni/15-b.yml already exists (use --force to replace it)");
+        ck_assert_int_eq(errs[2].status, GEN_OK);
+        text = tmp_read(root, "etc/patroni/15-b.yml");
+        ck_assert_str_eq(text, "admin's\n");
+        free(text);
+        text = tmp_read(root, "etc/patroni/15-c.yml");
+        ck_assert_ptr_nonnull(strstr(text, "scope: \"15-c\""));
+        free(text);
+        for (size_t i = 0; i < 3; i++) {
+                gen_output_done(&outs[i]);
+                gen_error_done(&errs[i]);
+        }
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("generate");
         TCase *tc = tcase_create("core");
@@ -201,6 +235,7 @@ int main(void) {
         tcase_add_test(tc, test_written_file);
         tcase_add_test(tc, test_broken_cluster);
         tcase_add_test(tc, test_invalid_render);
+        tcase_add_test(tc, test_write_many);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

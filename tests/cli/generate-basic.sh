@@ -18,7 +18,7 @@ check "header names the sources" "# from /etc/patroni/config.yml.in and /etc/pat
 R=$(new_root)
 "$CTL" --root "$R" generate --stdout 15 main >"$R/out.yml"
 check "--stdout prints the configuration" "15-main" "$(yaml_get "$R/out.yml" "d['scope']")"
-check "--stdout writes nothing" "" "$(ls "$R/etc/patroni" | grep 15-main)"
+check "--stdout writes nothing" "absent" "$([ -e "$R/etc/patroni/15-main.yml" ] && echo present || echo absent)"
 "$CTL" --root "$R" generate --hostip=10.231.0.5 15 main >/dev/null
 "$CTL" --root "$R" generate --hostip=10.231.0.6 15 main >/dev/null 2>&1
 check "exists: exit 4" "4" "$?"
@@ -59,7 +59,7 @@ check "vip file mode" "640" "$(stat -c %a "$v")"
 # --help and --version
 "$CTL" --help | grep -q "generate \[OPTIONS\] VERSION CLUSTER"; check "--help" "0" "$?"
 "$CTL" generate --help | grep -q -- "--stdout"; check "generate --help" "0" "$?"
-check "--version" "patroni-debianctl $(sed -n 's/^AC_INIT(\[patroni-debiand\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")" "$("$CTL" --version)"
+check "--version" "patroni-debianctl $(sed -n 's/^AC_INIT(\[patroni-debiand\], \[\([^]]*\)\].*/\1/p' "${top_srcdir:?}/configure.ac")" "$("$CTL" --version)"
 
 # An unprivileged user can render (--stdout) from files it may read.
 if is_root; then

@@ -1,0 +1,78 @@
+#!/bin/bash
+# The whole test suite, as CI runs it (README's test command):
+#  1. build the tree as the README does, and make the release tarball;
+#  2. from the tarball, a build with -Werror, AddressSanitizer and
+#     UndefinedBehaviorSanitizer, and "make check" on it;
+#  3. "make distcheck" (a plain build and check from the tarball, out of tree,
+#     install and uninstall);
+#  4. the benchmarks, which print figures and are not counted.
+# Ends with "N passed, N failed, N skipped", counting individual checks.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/pdd-ci-XXXXXX")
+trap 'chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
+
+passed=0 failed=0 skipped=0
+step() { echo; echo "=== $*"; }
+
+step "build (as in README.md)"
+{ [ -x configure ] || autoreconf -fi; } && { [ -f Makefile ] || ./configure --enable-werror; } && make -j"$jobs" && make dist \
+        || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+tarball=$(ls -t patroni-debiand-*.tar.gz | head -1)
+
+step "sanitizer build (ASan + UBSan, -Werror) from $tarball, make check"
+tar -C "$W" -xzf "$tarball"
+san=$(echo "$W"/patroni-debiand-*)
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$san" && ./configure --enable-werror --enable-asan --enable-ubsan >configure.out 2>&1 && make -j"$jobs" >make.out 2>&1) \
+        || { tail -30 "$san"/configure.out "$san"/make.out 2>/dev/null; failed=$((failed + 1)); }
+(cd "$san" && make -j"$jobs" check >check.out 2>&1)
+sed -n '/^Testsuite summary/,/^=====*$/p; /^# [A-Z]*: /p' "$san/check.out" | sort -u
+
+# Count individual checks: Check's "Checks: N, Failures: F, Errors: E" and the
+# CLI scripts' "# P passed, F failed, S skipped". A test that crashed or was
+# stopped by a sanitizer without such a line counts as one failure.
+for trs in $(find "$san/tests" -name '*.trs' | sort); do
+        log=${trs%.trs}.log
+        result=$(sed -n 's/^:test-result: //p' "$trs")
+        name=${log#"$san"/}
+        if line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log"); then
+                n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+                f=$(sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/' <<<"$line")
+                f=$((f))
+                passed=$((passed + n - f)) failed=$((failed + f))
+        elif line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log"); then
+                read -r p f s < <(sed -E 's/# ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
+                passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+        elif [ "$result" = SKIP ]; then
+                skipped=$((skipped + 1))
+        else
+                failed=$((failed + 1))
+        fi
+        if [ "$result" = FAIL ] || [ "$result" = ERROR ]; then
+                echo "--- $name ($result)"
+                grep -E '^not ok|:F:|:E:|ERROR|runtime error|Sanitizer' "$log" | head -20
+                # a failing exit status with no failed check counted is a failure of its own (sanitizer, crash)
+                if ! grep -qE '^not ok|:F:|:E:' "$log"; then failed=$((failed + 1)); fi
+        fi
+done
+
+step "make distcheck"
+if make -j"$jobs" distcheck >"$W/distcheck.out" 2>&1; then
+        passed=$((passed + 1))
+        grep -A3 "archives ready for distribution" "$W/distcheck.out"
+else
+        failed=$((failed + 1))
+        tail -40 "$W/distcheck.out"
+fi
+
+step "benchmarks (figures, not counted)"
+make bench 2>&1 || echo "benchmarks did not run"
+
+echo
+echo "tiers: unit (Check) and CLI in 'make check'; the daemon's integration and system tiers come with the daemon"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
