@@ -70,6 +70,7 @@ typedef struct GenRequest {
         const char *hostip, *network, *vip, *endpoint;
         int port; /* 0: choose */
         bool force;
+        const PgCluster *facts; /* the cluster as the caller just read it; NULL: from the inputs' scan */
 } GenRequest;
 
 typedef struct GenOutput {
@@ -89,6 +90,9 @@ GenInputs *gen_inputs_free(GenInputs *in);
 static inline void gen_inputs_freep(GenInputs **in) {
         gen_inputs_free(*in);
 }
+
+/* A configuration NAME (V-C.yml) with TEXT appeared or changed in /etc/patroni: note its REST API port. */
+void gen_inputs_note_config(GenInputs *in, const char *name, const char *text, size_t size);
 
 /* Render and validate the configuration (and VIP file) for one cluster. Writes nothing. */
 int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *err);

@@ -62,3 +62,6 @@ int pgcommon_datadir_base(int rootfd, char **ret, char **ret_error);
 
 /* Does /usr/lib/postgresql/VERSION/bin/ exist? */
 bool pgcommon_have_binaries(int rootfd, const char *version);
+
+/* Split an instance name "15-my-db" on its first dash into version and cluster; both must be valid. */
+int pgcommon_split_instance(const char *instance, char *version, size_t vsize, char *cluster, size_t csize);

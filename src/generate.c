@@ -139,6 +139,13 @@ static int add_api_port(GenInputs *in, const char *file, int port) {
         return 0;
 }
 
+static bool api_port_taken(const GenInputs *in, int port, const char *self) {
+        for (size_t i = 0; i < in->n_api_ports; i++)
+                if (in->api_ports[i].port == port && !streq(in->api_ports[i].file, self))
+                        return true;
+        return false;
+}
+
 /* A temporary file of ours older than this was left by a crash (SIGKILL, power loss). */
 #define STALE_TEMP_SEC 60
 
@@ -242,6 +249,16 @@ int gen_inputs_load(int rootfd, const char *root_path, const GenPaths *paths, Ge
         return 0;
 }
 
+void gen_inputs_note_config(GenInputs *in, const char *name, const char *text, size_t size) {
+        _cleanup_free_ char *msg = NULL;
+        PatroniConf c = {};
+
+        if (patroniconf_parse(text, size, false, &c, &msg) >= 0 && c.restapi_port > 0 &&
+            !api_port_taken(in, c.restapi_port, ""))
+                (void) add_api_port(in, name, c.restapi_port); /* best effort: only steers later choices */
+        patroniconf_done(&c);
+}
+
 static bool port_used_by_other(const GenInputs *in, int port, const char *version, const char *name,
                                const PgCluster **ret) {
         for (size_t i = 0; i < in->clusters->n; i++) {
@@ -276,13 +293,6 @@ static int choose_port(const GenInputs *in, const GenRequest *req, const PgClust
                         highest = p;
         }
         return highest ? highest + 1 : PGCOMMON_DEFAULT_PORT;
-}
-
-static bool api_port_taken(const GenInputs *in, int port, const char *self) {
-        for (size_t i = 0; i < in->n_api_ports; i++)
-                if (in->api_ports[i].port == port && !streq(in->api_ports[i].file, self))
-                        return true;
-        return false;
 }
 
 /* Host address and network: --hostip/--network, else HOSTIP=/NETWORK=, else this host's. */
@@ -415,7 +425,7 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
                 return gen_fail(err, GEN_EXISTS, "%s/%s already exists (use --force to replace it)", PATRONI_DIR,
                                 out->name);
 
-        self = pgcluster_list_find(in->clusters, req->version, req->cluster);
+        self = req->facts ? req->facts : pgcluster_list_find(in->clusters, req->version, req->cluster);
         if (self && self->error)
                 return gen_fail(err, GEN_INVALID_INPUT, "%s", self->error);
 

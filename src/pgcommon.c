@@ -422,3 +422,14 @@ bool pgcommon_have_binaries(int rootfd, const char *version) {
         fd = fs_open_in_root(rootfd, path, O_RDONLY | O_DIRECTORY, false);
         return fd >= 0;
 }
+
+int pgcommon_split_instance(const char *instance, char *version, size_t vsize, char *cluster, size_t csize) {
+        const char *dash = strchr(instance, '-');
+
+        if (!dash || (size_t) (dash - instance) >= vsize || strlen(dash + 1) >= csize)
+                return -EINVAL;
+        memcpy(version, instance, (size_t) (dash - instance));
+        version[dash - instance] = 0;
+        strcpy(cluster, dash + 1);
+        return pgcommon_version_valid(version) && pgcommon_cluster_name_valid(cluster) ? 0 : -EINVAL;
+}

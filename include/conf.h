@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The daemon's settings: /etc/patroni/patroni-debiand.yml, every key optional. */
+
+#define SETTINGS_PATH "/etc/patroni/patroni-debiand.yml"
+#define SETTINGS_DEFAULT_UNIT "patroni@%i.service"
+
+typedef enum StartConfMode {
+        START_CONF_MODE_MANUAL,
+        START_CONF_MODE_DISABLED,
+        START_CONF_MODE_KEEP,
+} StartConfMode;
+
+typedef struct Settings {
+        char *path;       /* the file read, or NULL when it does not exist (all defaults) */
+        char **include;   /* fnmatch globs over "VERSION/CLUSTER"; default "*" */
+        size_t n_include;
+        char **exclude;   /* default none */
+        size_t n_exclude;
+        bool autostart;        /* start patroni@ units for configurations (default true) */
+        bool reload_on_change; /* reload a unit when its configuration changes (default true) */
+        unsigned settle_ms;        /* quiet time before a new cluster is acted on (default 1000) */
+        unsigned config_settle_ms; /* quiet time after a change in /etc/patroni (default 200) */
+        StartConfMode start_conf;  /* start.conf for clusters handed over to Patroni (default manual) */
+        char *template;            /* template path, NULL: /etc/patroni/config.yml.in, else packaged */
+        char *unit;                /* unit name pattern, %i is VERSION-CLUSTER */
+} Settings;
+
+Settings *settings_free(Settings *s);
+static inline void settings_freep(Settings **s) {
+        settings_free(*s);
+}
+
+/* All defaults. */
+Settings *settings_new(void);
+
+/* Parse TEXT from PATH. Errors: -EINVAL with "PATH:LINE:COLUMN: ..." in *ret_error. */
+int settings_parse(const char *path, const char *text, size_t size, Settings **ret, char **ret_error);
+
+/* Read PATH (absolute, below ROOTFD). A missing file gives the defaults. */
+int settings_load(int rootfd, const char *path, Settings **ret, char **ret_error);
+
+/* Is VERSION/CLUSTER matched by include and not by exclude? */
+bool settings_in_scope(const Settings *s, const char *version, const char *cluster);
+
+/* The unit for VERSION-CLUSTER: the pattern with %i replaced. */
+int settings_unit_name(const Settings *s, const char *version, const char *cluster, char *buf, size_t size);
+
+const char *start_conf_mode_to_string(StartConfMode m);

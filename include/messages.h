@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* MESSAGE_ID= values; doc/patroni-debiand.catalog explains each. */
+#define MESSAGE_CONFIG_GENERATED "4fac7f9e20ab420590db7d1d5c19a491"
+#define MESSAGE_GENERATE_FAILED "9a2c48f6c4d94d568cf380d1748e0e46"
+#define MESSAGE_UNIT_START "ace57e64b27b401a853fe97019d2ced0"
+#define MESSAGE_UNIT_STOP "a41b0bceee4248728ce9a48fba54b15c"
+#define MESSAGE_UNIT_RELOAD "7eb220f65997491faa0c3b7c724d9132"
+#define MESSAGE_CLUSTER_SKIPPED "2b347a36e2344b4f83470fc2ae3d542d"
+#define MESSAGE_CLUSTER_REMOVED "eac6bfbe94fa4d2295ff43aba9a334eb"
+#define MESSAGE_RELOAD_REJECTED "84283b878eae450492e1b1e5cc20fd88"

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * What should happen for one VERSION/CLUSTER, decided from plain facts and
+ * what was decided before. No I/O, no clock: the daemon gathers the facts
+ * and carries out the actions. The rules (doc/patroni-debiand.8.in):
+ *
+ *  out of scope (include/exclude)        nothing; "skipped" logged once
+ *  config appears (or at start-up)       start the unit (autostart)
+ *  config content changes                reload the unit (reload_on_change);
+ *                                        start it if known to be stopped
+ *  config removed or renamed away        stop the unit
+ *  cluster settled, no config            generate the config
+ *  cluster directory removed             log it, nothing else
+ */
+
+typedef enum UnitState {
+        UNIT_STATE_UNKNOWN, /* no unit manager to ask (dry run) */
+        UNIT_STATE_ACTIVE,  /* active, activating, reloading */
+        UNIT_STATE_INACTIVE,
+        UNIT_STATE_FAILED,
+} UnitState;
+
+typedef struct ClusterFacts {
+        bool in_scope;
+        bool config_present; /* /etc/patroni/V-C.yml */
+        uint64_t config_hash;
+        bool cluster_present; /* /etc/postgresql/V/C/ */
+        bool cluster_ready;   /* postgresql.conf with a port, readable, and settled */
+        bool cluster_changed; /* its directory settled after events, or a start-up/reload/rescan looks at it */
+        UnitState unit;
+} ClusterFacts;
+
+typedef struct ClusterMemo {
+        bool config_known; /* acted on this config (hash) already */
+        uint64_t config_hash;
+        bool cluster_known;
+        bool skip_logged;
+        bool generate_failed; /* do not retry until the cluster changes or settings are reloaded */
+} ClusterMemo;
+
+typedef enum Action {
+        ACTION_GENERATE = 1 << 0,
+        ACTION_START = 1 << 1,
+        ACTION_RELOAD = 1 << 2,
+        ACTION_STOP = 1 << 3,
+        ACTION_LOG_CLUSTER_GONE = 1 << 4,
+        ACTION_LOG_SKIPPED = 1 << 5,
+} Action;
+
+typedef struct Policy {
+        bool autostart;
+        bool reload_on_change;
+} Policy;
+
+/* Returns a set of Action bits; *next is the memo to keep. */
+unsigned reconcile_decide(const ClusterFacts *facts, const ClusterMemo *prev, const Policy *policy,
+                          ClusterMemo *next);
+
+/* "generate start" etc., for logs and tests. BUF gets at most 64 bytes. */
+const char *reconcile_actions_to_string(unsigned actions, char *buf, unsigned size);

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "conf.h"
+#include "fsutil.h"
+#include "macro.h"
+#include "yamlutil.h"
+
+static const char *const start_conf_names[] = {
+        [START_CONF_MODE_MANUAL] = "manual",
+        [START_CONF_MODE_DISABLED] = "disabled",
+        [START_CONF_MODE_KEEP] = "keep",
+};
+
+const char *start_conf_mode_to_string(StartConfMode m) {
+        return start_conf_names[m];
+}
+
+static void strv_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+Settings *settings_free(Settings *s) {
+        if (!s)
+                return NULL;
+        free(s->path);
+        strv_free(s->include, s->n_include);
+        strv_free(s->exclude, s->n_exclude);
+        free(s->template);
+        free(s->unit);
+        free(s);
+        return NULL;
+}
+
+Settings *settings_new(void) {
+        _cleanup_(settings_freep) Settings *s = calloc(1, sizeof(Settings));
+
+        if (!s)
+                return NULL;
+        s->autostart = true;
+        s->reload_on_change = true;
+        s->settle_ms = 1000;
+        s->config_settle_ms = 200;
+        s->start_conf = START_CONF_MODE_MANUAL;
+        s->include = calloc(1, sizeof(char *));
+        if (!s->include || !(s->include[0] = strdup("*")) || !(s->unit = strdup(SETTINGS_DEFAULT_UNIT)))
+                return NULL;
+        s->n_include = 1;
+        return TAKE_PTR(s);
+}
+
+_printf_(4, 5) static int fail_at(char **ret_error, const char *path, const yaml_event_t *e, const char *fmt, ...) {
+        char msg[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (asprintf(ret_error, "%s:%zu:%zu: %s", path, e->start_mark.line + 1, e->start_mark.column + 1, msg) < 0)
+                *ret_error = NULL;
+        return -EINVAL;
+}
+
+static const char *scalar_of(const yaml_event_t *e) {
+        return e->type == YAML_SCALAR_EVENT ? (const char *) e->data.scalar.value : NULL;
+}
+
+static bool is_plain(const yaml_event_t *e) {
+        return e->type == YAML_SCALAR_EVENT && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static int parse_bool(const char *path, const yaml_event_t *e, const char *key, bool *ret, char **ret_error) {
+        static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
+        static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
+        const char *v = scalar_of(e);
+
+        if (v && is_plain(e)) {
+                for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                        if (streq(v, yes[i])) {
+                                *ret = true;
+                                return 0;
+                        }
+                for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                        if (streq(v, no[i])) {
+                                *ret = false;
+                                return 0;
+                        }
+        }
+        return fail_at(ret_error, path, e, "%s: expected true or false%s%s%s", key, v ? ", got \"" : "", v ? v : "",
+                       v ? "\"" : "");
+}
+
+static int parse_ms(const char *path, const yaml_event_t *e, const char *key, unsigned max, unsigned *ret,
+                    char **ret_error) {
+        const char *v = scalar_of(e);
+        char *end;
+        unsigned long n;
+
+        if (!v || !is_plain(e) || !yaml_is_integer(v) || v[0] == '-')
+                return fail_at(ret_error, path, e, "%s: expected a number of milliseconds%s%s%s", key,
+                               v ? ", got \"" : "", v ? v : "", v ? "\"" : "");
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (errno || n > max)
+                return fail_at(ret_error, path, e, "%s: %s is out of range (0-%u)", key, v, max);
+        *ret = (unsigned) n;
+        return 0;
+}
+
+static int parse_string(const char *path, const yaml_event_t *e, const char *key, char **ret, char **ret_error) {
+        const char *v = scalar_of(e);
+
+        if (!v || !v[0] || (is_plain(e) && (streq(v, "~") || streq(v, "null"))))
+                return fail_at(ret_error, path, e, "%s: expected a non-empty string", key);
+        free(*ret);
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* A list of globs: a sequence of strings, or one string. I points at the value; returns the index after it. */
+static int parse_globs(const char *path, const YamlEvents *ev, size_t *i, const char *key, char ***ret, size_t *ret_n,
+                       char **ret_error) {
+        char **v = NULL;
+        size_t n = 0, j = *i, end;
+        bool seq = ev->ev[j].type == YAML_SEQUENCE_START_EVENT;
+        int r = 0;
+
+        if (!seq && ev->ev[j].type != YAML_SCALAR_EVENT)
+                return fail_at(ret_error, path, &ev->ev[j], "%s: expected a list of patterns such as [\"15/*\"]", key);
+        end = yaml_events_node_end(ev, j);
+        for (size_t k = seq ? j + 1 : j; k < (seq ? end : end + 1); k++) {
+                const char *g = scalar_of(&ev->ev[k]);
+                char **p;
+                if (!g || !g[0]) {
+                        r = fail_at(ret_error, path, &ev->ev[k], "%s: expected a pattern string", key);
+                        break;
+                }
+                p = reallocarray(v, n + 1, sizeof(char *));
+                if (!p || !(p[n] = strdup(g))) {
+                        v = p ? p : v;
+                        r = -ENOMEM;
+                        break;
+                }
+                v = p;
+                n++;
+        }
+        if (r < 0) {
+                strv_free(v, n);
+                return r;
+        }
+        strv_free(*ret, *ret_n);
+        *ret = v;
+        *ret_n = n;
+        *i = end;
+        return 0;
+}
+
+static int check_unit_pattern(const char *path, const yaml_event_t *e, const char *u, char **ret_error) {
+        const char *i = strstr(u, "%i");
+
+        if (!i || strstr(i + 2, "%i") || !endswith(u, ".service") || strlen(u) > 200)
+                return fail_at(ret_error, path, e, "unit: \"%s\" must contain %%i once and end in .service", u);
+        for (const char *p = u; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@-%", *p))
+                        return fail_at(ret_error, path, e, "unit: \"%s\" has a character not allowed in a unit name",
+                                       u);
+        return 0;
+}
+
+static const char *const known_keys =
+        "include, exclude, autostart, reload_on_change, settle_ms, config_settle_ms, start_conf, template, unit";
+
+static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret_error) {
+        size_t top = 0, second = 0, docs = 0, end;
+        int r = 0;
+
+        for (size_t i = 0; i < ev->n; i++)
+                if (ev->ev[i].type == YAML_DOCUMENT_START_EVENT) {
+                        if (docs == 0)
+                                top = i + 1;
+                        else if (docs == 1)
+                                second = i;
+                        docs++;
+                }
+        if (docs == 0)
+                return 0; /* empty, or only comments: all defaults */
+        if (docs > 1)
+                return fail_at(ret_error, path, &ev->ev[second], "holds more than one YAML document");
+        if (ev->ev[top].type == YAML_SCALAR_EVENT && !ev->ev[top].data.scalar.value[0])
+                return 0;
+        if (ev->ev[top].type != YAML_MAPPING_START_EVENT)
+                return fail_at(ret_error, path, &ev->ev[top], "expected a mapping of settings (%s)", known_keys);
+
+        end = yaml_events_node_end(ev, top);
+        for (size_t i = top + 1; i < end && r >= 0; i++) {
+                const yaml_event_t *k = &ev->ev[i], *v = &ev->ev[i + 1];
+                const char *key = scalar_of(k);
+
+                if (!key)
+                        return fail_at(ret_error, path, k, "expected a setting name (%s)", known_keys);
+                for (size_t j = top + 1; j < i; j = yaml_events_node_end(ev, j + 1) + 1)
+                        if (streq_ptr(scalar_of(&ev->ev[j]), key))
+                                return fail_at(ret_error, path, k, "%s is set twice", key);
+                i++;
+                if (streq(key, "include"))
+                        r = parse_globs(path, ev, &i, key, &s->include, &s->n_include, ret_error);
+                else if (streq(key, "exclude"))
+                        r = parse_globs(path, ev, &i, key, &s->exclude, &s->n_exclude, ret_error);
+                else if (streq(key, "autostart"))
+                        r = parse_bool(path, v, key, &s->autostart, ret_error);
+                else if (streq(key, "reload_on_change"))
+                        r = parse_bool(path, v, key, &s->reload_on_change, ret_error);
+                else if (streq(key, "settle_ms"))
+                        r = parse_ms(path, v, key, 600000, &s->settle_ms, ret_error);
+                else if (streq(key, "config_settle_ms"))
+                        r = parse_ms(path, v, key, 60000, &s->config_settle_ms, ret_error);
+                else if (streq(key, "start_conf")) {
+                        const char *m = scalar_of(v);
+                        size_t j;
+                        for (j = 0; m && j < ELEMENTSOF(start_conf_names); j++)
+                                if (streq(m, start_conf_names[j]))
+                                        break;
+                        if (!m || j == ELEMENTSOF(start_conf_names))
+                                r = fail_at(ret_error, path, v, "start_conf: expected manual, disabled or keep%s%s%s",
+                                            m ? ", got \"" : "", m ? m : "", m ? "\"" : "");
+                        else
+                                s->start_conf = (StartConfMode) j;
+                } else if (streq(key, "template"))
+                        r = parse_string(path, v, key, &s->template, ret_error);
+                else if (streq(key, "unit")) {
+                        r = parse_string(path, v, key, &s->unit, ret_error);
+                        if (r >= 0)
+                                r = check_unit_pattern(path, v, s->unit, ret_error);
+                } else
+                        return fail_at(ret_error, path, k, "unknown setting \"%s\" (known: %s)", key, known_keys);
+                if (r >= 0 && i < end && v->type != YAML_SCALAR_EVENT && !streq(key, "include") &&
+                    !streq(key, "exclude"))
+                        r = fail_at(ret_error, path, v, "%s: expected a single value", key);
+        }
+        return r;
+}
+
+int settings_parse(const char *path, const char *text, size_t size, Settings **ret, char **ret_error) {
+        _cleanup_(settings_freep) Settings *s = settings_new();
+        YamlEvents ev = {};
+        YamlError err = {};
+        int r;
+
+        *ret_error = NULL;
+        if (!s || !(s->path = strdup(path)))
+                return -ENOMEM;
+        if (memchr(text, 0, size)) {
+                if (asprintf(ret_error, "%s: NUL byte in file", path) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        r = yaml_events_parse(text, size, &ev, &err);
+        if (r == -EINVAL && asprintf(ret_error, "%s:%zu:%zu: %s", path, err.line, err.column, err.message) < 0)
+                *ret_error = NULL;
+        if (r >= 0)
+                r = apply(path, &ev, s, ret_error);
+        yaml_events_done(&ev);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int settings_load(int rootfd, const char *path, Settings **ret, char **ret_error) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        *ret_error = NULL;
+        r = fs_read_in_root(rootfd, path, true, &text, &size);
+        if (r == -ENOENT) {
+                *ret = settings_new();
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (r < 0) {
+                if (asprintf(ret_error, "%s: cannot read: %s", path,
+                             r == -ELOOP    ? "is a symbolic link, not followed"
+                             : r == -EBADFD ? "not a regular file"
+                                            : strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        return settings_parse(path, text, size, ret, ret_error);
+}
+
+bool settings_in_scope(const Settings *s, const char *version, const char *cluster) {
+        char vc[128];
+        bool in = false;
+
+        snprintf(vc, sizeof(vc), "%s/%s", version, cluster);
+        for (size_t i = 0; i < s->n_include && !in; i++)
+                in = fnmatch(s->include[i], vc, 0) == 0;
+        for (size_t i = 0; i < s->n_exclude && in; i++)
+                in = fnmatch(s->exclude[i], vc, 0) != 0;
+        return in;
+}
+
+int settings_unit_name(const Settings *s, const char *version, const char *cluster, char *buf, size_t size) {
+        const char *i = strstr(s->unit, "%i");
+
+        if (!i)
+                return -EINVAL;
+        if ((size_t) snprintf(buf, size, "%.*s%s-%s%s", (int) (i - s->unit), s->unit, version, cluster, i + 2) >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Admin-written configurations: one start, one reload per real change (vim's
+# probe file, backup rename and new write included), one stop on removal.
+. "$(dirname "$0")/lib.sh"
+
+new_daemon_root
+start_daemon
+P=$R/etc/patroni
+
+printf 'scope: "15-admin"\n# v1\n' >"$P/15-admin.yml"
+wait_for 'dry-run: start patroni@15-admin.service' 1 5
+quiet 300
+expect_count "admin config appears: one start" '^dry-run: start patroni@15-admin.service 15/admin$' 1
+
+vim_save() { # FILE CONTENT: what vim does with the default backupcopy=auto
+        local f=$1 dir
+        dir=$(dirname "$f")
+        echo x >"$dir/4913" && rm -f "$dir/4913"
+        mv "$f" "$f~"
+        printf '%s' "$2" >"$f"
+        rm -f "$f~"
+        echo "swap" >"$dir/.$(basename "$f").swp" && rm -f "$dir/.$(basename "$f").swp"
+}
+vim_save "$P/15-admin.yml" $'scope: "15-admin"\n# v2\n'
+wait_for 'dry-run: reload patroni@15-admin.service' 1 5
+quiet 400
+expect_count "vim save with a change: one reload" '^dry-run: reload patroni@15-admin.service 15/admin$' 1
+expect_count "vim save: no stop in between" '^dry-run: stop' 0
+expect_count "vim save: no second start" '^dry-run: start patroni@15-admin.service' 1
+
+vim_save "$P/15-admin.yml" $'scope: "15-admin"\n# v2\n'
+quiet 500
+expect_count "saved without a change: no reload" '^dry-run: reload patroni@15-admin.service' 1
+
+printf 'scope: "15-admin"\n# v3\n' >"$P/15-admin.yml"
+wait_for 'dry-run: reload patroni@15-admin.service' 2 5
+quiet 300
+expect_count "second real change: second reload" '^dry-run: reload patroni@15-admin.service 15/admin$' 2
+
+# Written in place in two steps within the quiet period: one reload.
+printf 'scope: "15-admin"\n' >"$P/15-admin.yml"; printf '# v4\n' >>"$P/15-admin.yml"
+wait_for 'dry-run: reload patroni@15-admin.service' 3 5
+quiet 400
+expect_count "two writes in quick succession: one reload" '^dry-run: reload patroni@15-admin.service' 3
+
+# Moved in from elsewhere (an atomic write by a tool): a start.
+printf 'scope: "15-other"\n' >"$R/staged.yml" && mv "$R/staged.yml" "$P/15-other.yml"
+wait_for 'dry-run: start patroni@15-other.service' 1 5
+expect_count "moved in: one start" '^dry-run: start patroni@15-other.service 15/other$' 1
+
+# Files that are not configurations: nothing.
+before=$(count '^dry-run: ')
+for f in dcs.yml config.yml.in 4913 15-x.yml.swp 15-x.yml~ .#15-x.yml notes.txt 15x.yml; do echo junk >>"$P/$f"; done
+quiet 500
+check "editor probes, backups, dcs.yml, the template: no action" "$before" "$(count '^dry-run: ')"
+check "nothing generated for them" "0" "$(count 'Generated')"
+
+rm "$P/15-admin.yml"
+wait_for 'dry-run: stop patroni@15-admin.service' 1 5
+quiet 300
+expect_count "removed: one stop" '^dry-run: stop patroni@15-admin.service 15/admin$' 1
+mv "$P/15-other.yml" "$P/15-other.yml.disabled"
+wait_for 'dry-run: stop patroni@15-other.service' 1 5
+expect_count "renamed away: one stop" '^dry-run: stop patroni@15-other.service 15/other$' 1
+
+# A config the admin removed for an existing cluster is not generated again.
+old_cluster 15 kept 5440
+kill -HUP "$DPID"
+wait_for 'dry-run: start patroni@15-kept.service' 1 5
+rm "$P/15-kept.yml"
+wait_for 'dry-run: stop patroni@15-kept.service' 1 5
+quiet 600
+check "config removed by the admin stays removed" "absent" "$([ -e "$P/15-kept.yml" ] && echo present || echo absent)"
+
+stop_daemon
+finish

@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Helpers for the daemon's integration tests: the real patroni-debiand on a
+# root made with mktemp, real inotify, units in dry run (one "dry-run: VERB
+# UNIT CLUSTER" line each on stderr, which these tests count).
+. "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
+: "${DAEMON:?DAEMON must point at the patroni-debiand binary}"
+
+DPID=
+LOG=
+
+# new_daemon_root [SETTINGS...]: a root with template, DCS, PostgreSQL 15 and short settle times.
+new_daemon_root() {
+        R=$(new_root)
+        LOG=$R/daemon.log
+        printf 'settle_ms: 300\nconfig_settle_ms: 100\n' >"$R/etc/patroni/patroni-debiand.yml"
+        for s in "$@"; do echo "$s" >>"$R/etc/patroni/patroni-debiand.yml"; done
+}
+
+# An existing cluster, settled long ago.
+old_cluster() { # VERSION NAME PORT
+        new_cluster "$R" "$1" "$2" "$3"
+        touch -d '1 hour ago' "$R/etc/postgresql/$1/$2/postgresql.conf"
+}
+
+start_daemon() {
+        "$DAEMON" --root "$R" --dry-run --log-target=stderr "$@" 2>"$LOG" &
+        DPID=$!
+        CLEANUP+=("kill -9 $DPID")
+        if ! wait_for 'Watching [0-9]+ clusters' 1 10; then
+                not_ok "the daemon did not start: $(cat "$LOG")"
+                finish
+        fi
+}
+
+stop_daemon() {
+        kill -TERM "$DPID" 2>/dev/null
+        wait "$DPID"
+}
+
+# count PATTERN: lines of the daemon's stderr matching an extended regex
+count() { grep -cE "$1" "$LOG"; }
+
+# wait_for PATTERN N SECONDS: until at least N lines match
+wait_for() {
+        local end=$((SECONDS + $3))
+        while [ "$SECONDS" -le "$end" ]; do
+                [ "$(count "$1")" -ge "$2" ] && return 0
+                sleep 0.05
+        done
+        return 1
+}
+
+# quiet MS: let timers and settling run out
+quiet() { sleep "$(awk -v ms="$1" 'BEGIN { print ms / 1000 }')"; }
+
+expect_count() { # NAME PATTERN N
+        check "$1" "$3" "$(count "$2")"
+}
