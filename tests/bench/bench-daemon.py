@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Figures for patroni-debiand (printed, never asserted):
+ 1. start-up with 2,000 clusters: reconcile time (the daemon's own figure) and
+    peak RSS, first with 2,000 configurations to generate, then with them there;
+ 2. delay from a cluster settling to its action, past settle_ms (median of 20);
+ 3. context switches of the idle daemon over 60 s, no watchdog.
+usage: bench-daemon.py DAEMON TEMPLATE [IDLE_SECONDS]"""
+import os, re, select, shutil, statistics, subprocess, sys, tempfile, time
+
+daemon, template = sys.argv[1], sys.argv[2]
+idle_s = int(sys.argv[3]) if len(sys.argv) > 3 else 60
+SETTLE_MS = 500
+
+
+def make_root(n):
+    root = tempfile.mkdtemp(prefix="pdd-bench-")
+    for d in ("etc/patroni", "etc/postgresql/15", "usr/lib/postgresql/15/bin"):
+        os.makedirs(os.path.join(root, d))
+    shutil.copy(template, os.path.join(root, "etc/patroni/config.yml.in"))
+    with open(os.path.join(root, "etc/patroni/dcs.yml"), "w") as f:
+        f.write("etcd3:\n  hosts: 127.0.0.1:2379\n")
+    with open(os.path.join(root, "etc/patroni/patroni-debiand.yml"), "w") as f:
+        f.write("settle_ms: %d\nconfig_settle_ms: 100\n" % SETTLE_MS)
+    old = time.time() - 3600
+    for i in range(n):
+        d = os.path.join(root, "etc/postgresql/15/c%04d" % i)
+        os.makedirs(d)
+        p = os.path.join(d, "postgresql.conf")
+        with open(p, "w") as f:
+            f.write("port = %d\n" % (5432 + i))
+        os.utime(p, (old, old))
+    return root
+
+
+class Daemon:
+    def __init__(self, root):
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+        self.p = subprocess.Popen([daemon, "--root", root, "--dry-run", "--log-target=stderr"],
+                                  stderr=subprocess.PIPE, env=env)
+        self.buf = b""
+
+    def line(self, timeout):
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([self.p.stderr], [], [], left)[0]:
+                return None, None
+            chunk = os.read(self.p.stderr.fileno(), 65536)
+            if not chunk:
+                return None, None
+            self.buf += chunk
+        l, self.buf = self.buf.split(b"\n", 1)
+        return l.decode(), time.monotonic()
+
+    def wait_for(self, pattern, timeout=60):
+        while True:
+            l, t = self.line(timeout)
+            if l is None:
+                raise SystemExit("timed out waiting for %r" % pattern)
+            if re.search(pattern, l):
+                return l, t
+
+    def status(self, key):
+        with open("/proc/%d/status" % self.p.pid) as f:
+            for l in f:
+                if l.startswith(key + ":"):
+                    return int(l.split()[1])
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+
+
+root = make_root(2000)
+try:
+    d = Daemon(root)
+    l, _ = d.wait_for(r"Watching \d+ clusters")
+    ms = float(re.search(r"start-up took ([0-9.]+) ms", l).group(1))
+    print("patroni-debiand start-up, 2,000 clusters, 2,000 configurations generated: %.0f ms, peak RSS %.1f MiB"
+          % (ms, d.status("VmHWM") / 1024))
+    d.stop()
+    d = Daemon(root)
+    l, _ = d.wait_for(r"Watching \d+ clusters")
+    ms = float(re.search(r"start-up took ([0-9.]+) ms", l).group(1))
+    print("patroni-debiand start-up, 2,000 clusters with their configurations: %.0f ms, peak RSS %.1f MiB"
+          % (ms, d.status("VmHWM") / 1024))
+
+    delays = []
+    for i in range(20):
+        c = os.path.join(root, "etc/postgresql/15/s%02d" % i)
+        os.makedirs(c)
+        with open(os.path.join(c, "postgresql.conf"), "w") as f:
+            f.write("port = %d\n" % (9000 + i))
+        t0 = time.monotonic()  # the last event in the cluster's directory
+        _, t1 = d.wait_for(r"Generated /etc/patroni/15-s%02d.yml" % i, 10)
+        delays.append((t1 - t0) * 1000 - SETTLE_MS)
+    print("delay from a cluster settling to its action, past settle_ms=%d: median %.1f ms (min %.1f, max %.1f, n=20)"
+          % (SETTLE_MS, statistics.median(delays), min(delays), max(delays)))
+
+    time.sleep(1)
+    before = d.status("voluntary_ctxt_switches") + d.status("nonvoluntary_ctxt_switches")
+    time.sleep(idle_s)
+    after = d.status("voluntary_ctxt_switches") + d.status("nonvoluntary_ctxt_switches")
+    print("context switches of the idle daemon over %d s (no watchdog): %d" % (idle_s, after - before))
+    d.stop()
+finally:
+    shutil.rmtree(root, ignore_errors=True)
