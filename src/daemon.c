@@ -451,22 +451,24 @@ static void full_scan(Daemon *d) {
 
 /* ---- events ------------------------------------------------------------------------------ */
 
+static void settled(Item *it, bool cluster_changed) {
+        Daemon *d = it->d; /* it may be freed below */
+
+        reconcile_item(d, it, cluster_changed);
+        item_maybe_drop(d, it);
+        notify_status(d);
+}
+
 static void on_settle(struct ev_loop *loop, ev_timer *t, int revents) {
-        Item *it = t->data;
         (void) loop;
         (void) revents;
-        reconcile_item(it->d, it, true);
-        item_maybe_drop(it->d, it);
-        notify_status(it->d);
+        settled(t->data, true);
 }
 
 static void on_config_settle(struct ev_loop *loop, ev_timer *t, int revents) {
-        Item *it = t->data;
         (void) loop;
         (void) revents;
-        reconcile_item(it->d, it, false);
-        item_maybe_drop(it->d, it);
-        notify_status(it->d);
+        settled(t->data, false);
 }
 
 static void cluster_event(void *userdata, const char *version, const char *cluster) {

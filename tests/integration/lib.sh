@@ -32,9 +32,15 @@ start_daemon() {
         fi
 }
 
+# Stop it, and check it exits cleanly with no sanitizer report (a crash or a leak fails here).
 stop_daemon() {
+        local rc
         kill -TERM "$DPID" 2>/dev/null
         wait "$DPID"
+        rc=$?
+        check "the daemon exits with status 0 on SIGTERM" "0" "$rc"
+        check "no sanitizer report from the daemon" "0" "$(grep -cE 'Sanitizer|runtime error' "$LOG")"
+        return "$rc"
 }
 
 # count PATTERN: lines of the daemon's stderr matching an extended regex
