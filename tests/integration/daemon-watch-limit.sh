@@ -1,0 +1,46 @@
+#!/bin/bash
+# inotify watch limit reached: the failed inotify_add_watch is logged, retried
+# with backoff, and once it succeeds a rescan brings the state right. The
+# daemon runs as "nobody" so that only its own watches count against the
+# per-user limit, which the test lowers and restores (even on failure).
+. "$(dirname "$0")/lib.sh"
+
+if ! is_root || ! id nobody >/dev/null 2>&1; then
+        skip "watch limit (needs root to lower fs.inotify.max_user_watches)"
+        finish
+fi
+limit=/proc/sys/fs/inotify/max_user_watches
+saved=$(cat "$limit")
+CLEANUP+=("echo $saved >$limit")
+
+new_daemon_root
+old_cluster 15 a 5432
+old_cluster 15 b 5433
+old_cluster 15 c 5434
+chown -R nobody:nogroup "$R"
+chmod 755 "$R"
+
+echo 3 >"$limit" # /etc/patroni, /etc/postgresql, 15: no room for the clusters
+LOG=$R/daemon.log
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$DAEMON" --root "$R" --dry-run --log-target=stderr 2>"$LOG" &
+DPID=$!
+CLEANUP+=("kill -9 $DPID")
+wait_for 'Watching [0-9]+ clusters' 1 10
+wait_for 'Cannot watch /etc/postgresql/15/' 1 5
+check "a failed add is logged with the retry time" "1" \
+        "$(grep -cE '^patroni-debiand: warning: Cannot watch /etc/postgresql/15/[abc]: No space left on device, will retry in 1s.$' "$LOG")"
+expect_count "the clusters are still handled from the scan" '^dry-run: start patroni@15-(a|b|c).service' 3
+sleep 1.5
+check "while the limit holds, retries back off" "1" "$([ "$(count 'Rescanning|Watching every directory again')" -eq 0 ] && echo 1)"
+
+echo "$saved" >"$limit"
+wait_for 'Watching every directory again' 1 70
+expect_count "once possible, the watches are added" 'Watching every directory again' 1
+mkdir -p "$R/etc/postgresql/15/a/conf.d"; chown nobody:nogroup "$R/etc/postgresql/15/a/conf.d"
+rm "$R/etc/patroni/15-a.yml"
+mkdir -p "$R/etc/postgresql/15/d"; echo "port = 5440" >"$R/etc/postgresql/15/d/postgresql.conf"; chown -R nobody:nogroup "$R/etc/postgresql/15/d"
+wait_for 'dry-run: start patroni@15-d.service' 1 5
+expect_count "and events are seen again" '^dry-run: start patroni@15-d.service' 1
+expect_count "removing a config still stops its unit" '^dry-run: stop patroni@15-a.service' 1
+stop_daemon
+finish
