@@ -704,18 +704,19 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
                 return r;
         }
 
-        if (!opts->dry_run) {
-                log_error("Driving units over D-Bus is not available in this build; run with --dry-run to have "
-                          "unit actions written down instead.");
-                return -ENOTSUP;
-        }
-        d->units = units_dry_run_new(stderr);
-        if (!d->units)
-                return log_oom();
-
         d->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV | EVFLAG_SIGNALFD);
         if (!d->loop)
                 return log_error_errno(ENOMEM, "Cannot create the event loop.");
+
+        if (opts->dry_run) {
+                d->units = units_dry_run_new(stderr);
+                if (!d->units)
+                        return log_oom();
+        } else {
+                r = units_bus_new(d->loop, &d->units);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot talk to systemd over the system bus: %m");
+        }
 
         r = watch_new(opts->root, &cb, d, &d->watch);
         if (r < 0)
