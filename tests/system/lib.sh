@@ -47,7 +47,9 @@ container_prepare() {
         catalog=$(find "$r$(make -C "$BUILD" -s print-prefix)" -name patroni-debiand.catalog | head -1)
         [ -n "$unit" ] && [ -n "$catalog" ] || return 1
         cp "$unit" "$r/etc/systemd/system/patroni-debiand.service"
-        mkdir -p "$r/usr/local/lib/systemd/catalog" && cp "$catalog" "$r/usr/local/lib/systemd/catalog/"
+        mkdir -p "$r/usr/local/lib/systemd/catalog"
+        [ "$catalog" -ef "$r/usr/local/lib/systemd/catalog/patroni-debiand.catalog" ] ||
+                cp "$catalog" "$r/usr/local/lib/systemd/catalog/"
         # A clean host: no pg-common cluster, our template rather than Debian's, etcd as the DCS.
         rm -rf "$r"/etc/postgresql/* "$r"/var/lib/postgresql/[0-9]* "$r"/etc/patroni/*.yml "$r/etc/patroni/config.yml.in"
         printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$r/etc/patroni/dcs.yml"

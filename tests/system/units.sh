@@ -77,6 +77,27 @@ if wait_until 60 is_leader 15-gamma; then ok "after daemon-reexec: 15/gamma star
         not_ok "after daemon-reexec: 15/gamma $(inside systemctl is-active patroni@15-gamma): $(djournal | tail -5)"; fi
 lap "scenario 5 (daemon-reexec)"
 
+# 5b. The system bus restarts: the daemon reconnects; a configuration written meanwhile still starts.
+inside systemctl restart dbus
+inside patroni-debianctl generate --port=5441 15 delta >/dev/null
+if wait_until 60 is_leader 15-delta; then ok "dbus restarted: 15/delta started after reconnecting"; else
+        not_ok "dbus restarted: 15/delta $(inside systemctl is-active patroni@15-delta): $(djournal | tail -5)"; fi
+check "dbus restarted: the daemon said so and reconnected" "yes" \
+        "$(djournal | grep -q 'Lost the system bus' && djournal | grep -q 'Connected to the system bus again' && echo yes)"
+lap "scenario 5b (dbus restart)"
+
+# 5c. patroni@.service missing (Patroni not installed): one clear error, no retry loop.
+inside sh -c 'mv /lib/systemd/system/patroni@.service /root/ && systemctl daemon-reload'
+inside patroni-debianctl generate --port=5442 15 orphan >/dev/null
+inside patroni-debianctl generate --port=5443 15 orphan2 >/dev/null
+sleep 3
+check "template missing: one error naming the unit and the cause" "1" \
+        "$(djournal -p err | grep -c 'patroni@15-orphan.*Is the patroni package installed?')"
+check "template missing: no retry loop" "1" "$(djournal | grep -c 'Starting patroni@15-orphan.service')"
+check "template missing: still active" "active" "$(inside systemctl is-active patroni-debiand)"
+inside sh -c 'mv /root/patroni@.service /lib/systemd/system/ && systemctl daemon-reload'
+lap "scenario 5c (patroni@.service missing)"
+
 # 6. The journal: fields to filter on, and the catalog.
 check "journalctl PGCLUSTER=15/beta shows the daemon's entries" "yes" \
         "$(inside journalctl -q -o cat PGCLUSTER=15/beta SYSLOG_IDENTIFIER=patroni-debiand | grep -q 'Starting patroni@15-beta' && echo yes)"
