@@ -291,6 +291,10 @@ static void execute(Daemon *d, Item *it, unsigned actions, const Gathered *g, bo
                 log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_CLUSTER_REMOVED }),
                            "Cluster directory %s/%s/%s is gone; nothing to do (the configuration decides).",
                            PGCOMMON_CONF_DIR, it->version, it->cluster);
+        if ((actions & ACTION_START) && g->facts.unit == UNIT_STATE_FAILED)
+                log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster, .unit = g->unit }),
+                           "%s is in the failed state; clearing it and starting it again (see journalctl -u %s).",
+                           g->unit, g->unit);
         if (actions & ACTION_STOP)
                 request(d, UNIT_STOP, g);
         if (actions & ACTION_START)
