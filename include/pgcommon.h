@@ -45,6 +45,9 @@ static inline void pgcluster_list_freep(PgClusterList **l) {
         pgcluster_list_free(*l);
 }
 
+/* start.conf's mode: the first word that is not a comment; "auto" if none. -EINVAL and *ret_word if unknown. */
+int pgcommon_parse_start_conf(const char *text, StartConf *ret, char **ret_word);
+
 /* Read one cluster's facts. -ENOENT if the cluster directory does not exist. */
 int pgcommon_read_cluster(int rootfd, const char *version, const char *name, PgCluster *ret);
 

@@ -97,10 +97,37 @@ const PgCluster *pgcluster_list_find(const PgClusterList *l, const char *version
         return NULL;
 }
 
-/* Like pg-common's get_cluster_start_conf(): the first non-comment word, "auto" if absent. */
+/* Like pg-common's get_cluster_start_conf(): the first non-comment word, "auto" if none. */
+int pgcommon_parse_start_conf(const char *text, StartConf *ret, char **ret_word) {
+        for (const char *line = text; line && *line;) {
+                const char *eol = strchrnul(line, '\n'), *b = line, *e;
+                const char *hash = memchr(line, '#', (size_t) (eol - line));
+
+                e = hash ? hash : eol;
+                while (b < e && isspace((unsigned char) *b))
+                        b++;
+                while (e > b && isspace((unsigned char) e[-1]))
+                        e--;
+                line = *eol ? eol + 1 : eol;
+                if (b == e)
+                        continue;
+                for (size_t i = 0; i < ELEMENTSOF(start_conf_names); i++)
+                        if ((size_t) (e - b) == strlen(start_conf_names[i]) &&
+                            memcmp(b, start_conf_names[i], (size_t) (e - b)) == 0) {
+                                *ret = (StartConf) i;
+                                return 0;
+                        }
+                if (ret_word)
+                        *ret_word = strndup(b, (size_t) (e - b));
+                return -EINVAL;
+        }
+        *ret = START_CONF_AUTO;
+        return 0;
+}
+
 static int read_start_conf(int clusterfd, const char *path, StartConf *ret, char **ret_error) {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *word = NULL;
         int r;
 
         fd = openat(clusterfd, "start.conf", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
@@ -118,34 +145,11 @@ static int read_start_conf(int clusterfd, const char *path, StartConf *ret, char
                         *ret_error = NULL;
                 return r;
         }
-
-        for (char *line = text, *next; line && *line; line = next) {
-                char *e;
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                e = strchr(line, '#');
-                if (e)
-                        *e = 0;
-                while (isspace((unsigned char) *line))
-                        line++;
-                e = line + strlen(line);
-                while (e > line && isspace((unsigned char) e[-1]))
-                        *--e = 0;
-                if (!*line)
-                        continue;
-                *ret = start_conf_from_string(line);
-                if (*ret < 0) {
-                        if (asprintf(ret_error,
-                                     "%s/start.conf: invalid mode \"%s\", must be one of auto, manual, disabled",
-                                     path, line) < 0)
-                                *ret_error = NULL;
-                        return -EINVAL;
-                }
-                return 0;
-        }
-        *ret = START_CONF_AUTO;
-        return 0;
+        r = pgcommon_parse_start_conf(text, ret, &word);
+        if (r < 0 && asprintf(ret_error, "%s/start.conf: invalid mode \"%s\", must be one of auto, manual, disabled",
+                              path, strna(word)) < 0)
+                *ret_error = NULL;
+        return r;
 }
 
 static int parse_port(const char *s) {

@@ -5,7 +5,8 @@
 #     UndefinedBehaviorSanitizer, and "make check" on it;
 #  3. "make distcheck" (a plain build and check from the tarball, out of tree,
 #     install and uninstall);
-#  4. the benchmarks, which print figures and are not counted.
+#  4. each fuzz harness under libFuzzer for FUZZ_SECONDS (60);
+#  5. the benchmarks, which print figures and are not counted.
 # Ends with "N passed, N failed, N skipped", counting individual checks.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,10 +70,20 @@ else
         tail -40 "$W/distcheck.out"
 fi
 
+step "fuzzing: each harness under libFuzzer with ASan and UBSan for ${FUZZ_SECONDS:-60} s"
+if make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" >"$W/fuzz.out" 2>&1; then
+        cat "$W/fuzz.out"
+        passed=$((passed + $(grep -c '^fuzz-.*no crash' "$W/fuzz.out")))
+else
+        cat "$W/fuzz.out"
+        passed=$((passed + $(grep -c '^fuzz-.*no crash' "$W/fuzz.out")))
+        failed=$((failed + 1))
+fi
+
 step "benchmarks (figures, not counted)"
 make bench 2>&1 || echo "benchmarks did not run"
 
 echo
-echo "tiers: unit (Check), CLI and daemon integration (dry run) in make check; the system tier (real systemd) is not in this tree yet"
+echo "tiers: unit (Check) and fuzz corpora, CLI, daemon integration (dry run) and system (real systemd, etcd, Patroni, PostgreSQL in a container) in make check; fuzzing and distcheck above"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -37,15 +37,17 @@ container_prepare() {
         SYS_D=$(mktemp -d /tmp/pdd-sys-XXXXXX)
         CLEANUP+=("container_stop")
         mkdir -p "$SYS_D/upper" "$SYS_D/work" "$SYS_D/root"
-        mount -t overlay overlay -o "lowerdir=/,upperdir=$SYS_D/upper,workdir=$SYS_D/work" "$SYS_D/root" || return 1
+        mount -t overlay overlay -o "lowerdir=/,upperdir=$SYS_D/upper,workdir=$SYS_D/work" "$SYS_D/root" ||
+                { echo "# cannot mount the overlay on $SYS_D/root"; return 1; }
         local r=$SYS_D/root
         echo "$1" >"$r/etc/hostname"
-        make -C "$BUILD" -s install DESTDIR="$r" >/dev/null || return 1
+        make -C "$BUILD" -s install DESTDIR="$r" >"$SYS_D/install.log" 2>&1 ||
+                { echo "# make install DESTDIR=$r failed:"; tail -20 "$SYS_D/install.log"; return 1; }
         # Whatever the prefix (distcheck's is a temporary directory), where systemd and journalctl look:
         local unit catalog
-        unit=$(find "$r$(make -C "$BUILD" -s print-prefix)" -name patroni-debiand.service | head -1)
-        catalog=$(find "$r$(make -C "$BUILD" -s print-prefix)" -name patroni-debiand.catalog | head -1)
-        [ -n "$unit" ] && [ -n "$catalog" ] || return 1
+        unit=$(find "$r$(sed -n 's/^prefix = //p' "$BUILD/Makefile")" -name patroni-debiand.service | head -1)
+        catalog=$(find "$r$(sed -n 's/^prefix = //p' "$BUILD/Makefile")" -name patroni-debiand.catalog | head -1)
+        [ -n "$unit" ] && [ -n "$catalog" ] || { echo "# the installed unit or catalog is missing"; return 1; }
         cp "$unit" "$r/etc/systemd/system/patroni-debiand.service"
         mkdir -p "$r/usr/local/lib/systemd/catalog"
         [ "$catalog" -ef "$r/usr/local/lib/systemd/catalog/patroni-debiand.catalog" ] ||
