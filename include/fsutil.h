@@ -72,5 +72,8 @@ static inline void fs_batch_freep(FsBatch **b) {
         fs_batch_free(*b);
 }
 
+/* What a read or write error means for a file: "is a symbolic link, not followed", "not a regular file", ... */
+const char *fs_describe_error(int r);
+
 /* Is NAME one of our own temporary files (".NAME.XXXXXX.tmp")? */
 bool fs_is_temp_name(const char *name);

@@ -14,7 +14,8 @@
 #define PATRONI_TEMPLATE PATRONI_DIR "/config.yml.in"
 #define PATRONI_VIP_TEMPLATE PATRONI_DIR "/vip.in"
 #define PATRONI_CONFIG_MODE 0640
-#define API_PORT_OFFSET 2576 /* 8008 - 5432, as Debian's pg_createconfig_patroni */
+#define API_PORT_OFFSET 2576
+#define GEN_TEMP_MAX_AGE_S 60 /* another process's write takes far less than this */ /* 8008 - 5432, as Debian's pg_createconfig_patroni */
 
 /* Exit codes of patroni-debianctl generate, and the daemon's error classes. */
 typedef enum GenStatus {
@@ -39,6 +40,7 @@ typedef struct GenPaths {
         const char *template;         /* --template: use this instead of the search */
         const char *default_template; /* $(pkgdatadir)/config.yml.in */
         const char *default_vip_template;
+        unsigned temp_max_age_s; /* our temporary files older than this are leftovers to remove (0: all) */
 } GenPaths;
 
 typedef struct ApiPort {

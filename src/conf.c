@@ -286,10 +286,7 @@ int settings_load(int rootfd, const char *path, Settings **ret, char **ret_error
                 return *ret ? 0 : -ENOMEM;
         }
         if (r < 0) {
-                if (asprintf(ret_error, "%s: cannot read: %s", path,
-                             r == -ELOOP    ? "is a symbolic link, not followed"
-                             : r == -EBADFD ? "not a regular file"
-                                            : strerror(-r)) < 0)
+                if (asprintf(ret_error, "%s: cannot read: %s", path, fs_describe_error(r)) < 0)
                         *ret_error = NULL;
                 return r;
         }

@@ -190,7 +190,9 @@ static void gather(Daemon *d, Item *it, bool cluster_changed, Gathered *g) {
         g->facts.in_scope = settings_in_scope(d->settings, it->version, it->cluster);
 
         /* /etc/patroni is root's: an admin's symlink there is followed. */
-        r = fs_read_in_root(d->rootfd, g->config_path, false, &text, &size);
+        _cleanup_close_ int fd = fs_open_in_root(d->rootfd, g->config_path, O_RDONLY | O_NONBLOCK | O_NOCTTY, false);
+        struct stat st;
+        r = fd < 0 ? fd : fs_read_fd(fd, &text, &size);
         if (r >= 0) {
                 g->facts.config_present = true;
                 g->facts.config_hash = fnv1a(text, size);
@@ -198,10 +200,16 @@ static void gather(Daemon *d, Item *it, bool cluster_changed, Gathered *g) {
                         char name[NAME_MAX + 1];
                         snprintf(name, sizeof(name), "%s-%s.yml", it->version, it->cluster);
                         gen_inputs_note_config(d->gen, name, text, size);
+                        if (fstat(fd, &st) >= 0 && (st.st_mode & S_IROTH))
+                                log_fields(LOG_WARNING, 0,
+                                           &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path }),
+                                           "%s is readable by every user (mode %04o); a Patroni configuration may hold "
+                                           "secrets: chmod o-r it (generated ones are 0640 root:postgres).",
+                                           g->config_path, (unsigned) (st.st_mode & 07777));
                 }
         } else if (r != -ENOENT) {
                 log_fields(LOG_WARNING, r, &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path }),
-                           "Cannot read %s: %m, ignoring it until it changes.", g->config_path);
+                           "Cannot read %s: %s; ignoring it until it changes.", g->config_path, fs_describe_error(r));
                 /* As if unchanged: neither start nor stop on a read error. */
                 g->facts.config_present = it->memo.config_known;
                 g->facts.config_hash = it->memo.config_hash;
@@ -563,10 +571,13 @@ static uint64_t now_usec(void) {
 
 /* ---- settings, reload -------------------------------------------------------------------- */
 
-static int load_all(const DaemonOptions *o, int rootfd, Settings **ret_settings, GenInputs **ret_gen,
+/* AT_START: the daemon is the only writer in /etc/patroni, so every leftover temporary file goes. */
+static int load_all(const DaemonOptions *o, int rootfd, bool at_start, Settings **ret_settings, GenInputs **ret_gen,
                     char **ret_error) {
         _cleanup_(settings_freep) Settings *s = NULL;
-        GenPaths paths = { .default_template = o->default_template, .default_vip_template = o->default_vip_template };
+        GenPaths paths = { .default_template = o->default_template,
+                           .default_vip_template = o->default_vip_template,
+                           .temp_max_age_s = at_start ? 0 : GEN_TEMP_MAX_AGE_S };
         GenError err = {};
         int r;
 
@@ -589,7 +600,7 @@ static void reload(Daemon *d) {
         GenInputs *g = NULL;
 
         (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec());
-        if (load_all(&d->opts, d->rootfd, &s, &g, &error) < 0) {
+        if (load_all(&d->opts, d->rootfd, false, &s, &g, &error) < 0) {
                 log_fields(LOG_ERR, 0, &((LogFields){ .message_id = MESSAGE_RELOAD_REJECTED }),
                            "Invalid configuration, keeping the previous one: %s", error ? error : "out of memory");
                 set_error(d, error ? error : "reload rejected");
@@ -649,7 +660,7 @@ int daemon_check_config(const DaemonOptions *opts, char **ret_error, char **ret_
                         *ret_error = NULL;
                 return rootfd;
         }
-        r = load_all(opts, rootfd, &s, &g, ret_error);
+        r = load_all(opts, rootfd, false, &s, &g, ret_error);
         if (r >= 0 && g->dcs_error)
                 *ret_warning = strdup(g->dcs_error);
         settings_free(s);
@@ -702,7 +713,7 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         d->rootfd = fs_open_root(opts->root);
         if (d->rootfd < 0)
                 return log_error_errno(d->rootfd, "Cannot open root directory %s: %m", opts->root);
-        r = load_all(opts, d->rootfd, &d->settings, &d->gen, &error);
+        r = load_all(opts, d->rootfd, !opts->once, &d->settings, &d->gen, &error);
         if (r < 0) {
                 log_error("%s", error ? error : "out of memory");
                 return r;

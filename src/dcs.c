@@ -448,10 +448,7 @@ static int read_optional(int rootfd, const char *path, char **ret, char **ret_er
                 return 0;
         }
         if (r < 0)
-                return error_at(ret_error, "%s: cannot read: %s", path,
-                                r == -ELOOP   ? "is a symbolic link, not followed"
-                                : r == -EBADFD ? "not a regular file"
-                                               : strerror(-r));
+                return error_at(ret_error, "%s: cannot read: %s", path, fs_describe_error(r));
         return 0;
 }
 

@@ -113,6 +113,21 @@ int fs_read_in_root(int rootfd, const char *path, bool nofollow, char **ret, siz
         return fs_read_fd(fd, ret, ret_size);
 }
 
+const char *fs_describe_error(int r) {
+        switch (r) {
+        case -ELOOP:
+                return "is a symbolic link, not followed";
+        case -EBADFD:
+                return "not a regular file";
+        case -EISDIR:
+                return "is a directory";
+        case -EFBIG:
+                return "too large for a configuration file";
+        default:
+                return strerror(-r);
+        }
+}
+
 bool fs_is_temp_name(const char *name) {
         return name[0] == '.' && endswith(name, ".tmp");
 }

@@ -56,19 +56,6 @@ static int gen_fail_take(GenError *err, GenStatus status, int r, char *message, 
         return r < 0 ? r : -EINVAL;
 }
 
-static const char *describe_errno(int r) {
-        switch (r) {
-        case -ELOOP:
-                return "is a symbolic link, not followed";
-        case -EBADFD:
-                return "not a regular file";
-        case -EISDIR:
-                return "is a directory";
-        default:
-                return strerror(-r);
-        }
-}
-
 int gen_config_name(const char *version, const char *cluster, const char *suffix, char *buf, size_t size) {
         if (!pgcommon_version_valid(version) || !pgcommon_cluster_name_valid(cluster))
                 return -EINVAL;
@@ -107,7 +94,7 @@ static int load_template(GenInputs *in, const char *override, const char *in_roo
                 if (r >= 0)
                         path = in_root;
                 else if (r != -ENOENT)
-                        return gen_fail(err, GEN_INVALID_INPUT, "%s: cannot read: %s", in_root, describe_errno(r));
+                        return gen_fail(err, GEN_INVALID_INPUT, "%s: cannot read: %s", in_root, fs_describe_error(r));
                 else if (!fallback)
                         return gen_fail(err, GEN_INVALID_INPUT, "%s: no template", in_root);
                 else
@@ -119,7 +106,7 @@ static int load_template(GenInputs *in, const char *override, const char *in_roo
                 r = fd < 0 ? negative_errno() : fs_read_fd(fd, &text, &size);
                 if (r < 0)
                         return gen_fail(err, GEN_INVALID_INPUT, "%s: cannot read template: %s", path,
-                                        describe_errno(r));
+                                        fs_describe_error(r));
         }
         r = template_parse(path, text, size, kind, ret, &msg);
         if (r < 0)
@@ -145,9 +132,6 @@ static bool api_port_taken(const GenInputs *in, int port, const char *self) {
                         return true;
         return false;
 }
-
-/* A temporary file of ours older than this was left by a crash (SIGKILL, power loss). */
-#define STALE_TEMP_SEC 60
 
 /*
  * One pass over /etc/patroni: the REST API ports the configurations there
@@ -175,7 +159,8 @@ static int scan_patroni_dir(GenInputs *in) {
                 if (fs_is_temp_name(de->d_name)) {
                         struct stat st;
                         if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode) &&
-                            st.st_mtime + STALE_TEMP_SEC < time(NULL) && unlinkat(dfd, de->d_name, 0) >= 0)
+                            st.st_mtime + (time_t) in->paths.temp_max_age_s <= time(NULL) &&
+                            unlinkat(dfd, de->d_name, 0) >= 0)
                                 log_notice("Removed %s/%s, left by an interrupted write.", PATRONI_DIR, de->d_name);
                         continue;
                 }
@@ -563,7 +548,7 @@ size_t gen_write_many(GenInputs *in, const GenOutput *outs, size_t n, bool force
         if (dirfd < 0 || !(b = fs_batch_new(dirfd)) || !(slot = calloc(n ? n : 1, sizeof(size_t)))) {
                 for (size_t i = 0; i < n; i++)
                         gen_fail(&errs[i], GEN_WRITE_FAILED, "cannot open %s: %s", PATRONI_DIR,
-                                 dirfd < 0 ? describe_errno(dirfd) : "out of memory");
+                                 dirfd < 0 ? fs_describe_error(dirfd) : "out of memory");
                 return n;
         }
         for (size_t i = 0; i < n; i++) {
@@ -594,7 +579,7 @@ int gen_write(GenInputs *in, const GenOutput *out, bool force, GenError *err) {
         int r;
 
         if (dirfd < 0)
-                return gen_fail(err, GEN_WRITE_FAILED, "cannot open %s: %s", PATRONI_DIR, describe_errno(dirfd));
+                return gen_fail(err, GEN_WRITE_FAILED, "cannot open %s: %s", PATRONI_DIR, fs_describe_error(dirfd));
 
         if (out->vip) {
                 struct stat st;

@@ -80,6 +80,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
         GenPaths paths = {
                 .default_template = PKGDATADIR "/config.yml.in",
                 .default_vip_template = PKGDATADIR "/vip.in",
+                .temp_max_age_s = GEN_TEMP_MAX_AGE_S,
         };
         bool to_stdout = false;
         int c, status;

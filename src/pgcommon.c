@@ -141,7 +141,7 @@ static int read_start_conf(int clusterfd, const char *path, StartConf *ret, char
                 r = fs_read_fd(fd, &text, NULL);
         if (r < 0) {
                 if (asprintf(ret_error, "%s/start.conf: cannot read: %s", path,
-                             r == -ELOOP ? "is a symbolic link, not followed" : strerror(-r)) < 0)
+                             fs_describe_error(r)) < 0)
                         *ret_error = NULL;
                 return r;
         }
@@ -182,7 +182,7 @@ static int read_cluster_at(int rootfd, int clusterfd, const char *path, PgCluste
         r = fd < 0 ? negative_errno() : fs_read_fd(fd, &text, NULL);
         if (r < 0) {
                 if (asprintf(&c->error, "%s: cannot read: %s", confpath,
-                             r == -ELOOP ? "is a symbolic link, not followed" : strerror(-r)) < 0)
+                             fs_describe_error(r)) < 0)
                         c->error = NULL;
                 return r;
         }

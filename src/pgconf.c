@@ -154,7 +154,7 @@ static int parse_include(int rootfd, const char *path, PgConf *c, unsigned depth
                 return 0; /* like pg-common: an include it cannot open adds nothing */
         if (r < 0) {
                 if (asprintf(ret_error, "%s: cannot read: %s", path,
-                             r == -ELOOP ? "is a symbolic link, not followed" : strerror(-r)) < 0)
+                             fs_describe_error(r)) < 0)
                         *ret_error = NULL;
                 return r;
         }

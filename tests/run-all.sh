@@ -70,6 +70,19 @@ else
         tail -40 "$W/distcheck.out"
 fi
 
+step "the daemon under valgrind through the integration scenarios (plain build)"
+if make check TESTS=tests/integration/valgrind.sh >"$W/valgrind.out" 2>&1; then :; fi
+if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' tests/integration/valgrind.log | tail -1); then
+        echo "$line"
+        read -r p f < <(awk '{ print $2, $4 }' <<<"$line")
+        passed=$((passed + p)) failed=$((failed + f))
+        grep -q '^PASS' tests/integration/valgrind.trs 2>/dev/null || grep -q 'test-result: PASS' tests/integration/valgrind.trs ||
+                { failed=$((failed + 1)); grep -E '^not ok' tests/integration/valgrind.log; }
+else
+        failed=$((failed + 1))
+        tail -20 "$W/valgrind.out"
+fi
+
 step "fuzzing: each harness under libFuzzer with ASan and UBSan for ${FUZZ_SECONDS:-60} s"
 if make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" >"$W/fuzz.out" 2>&1; then
         cat "$W/fuzz.out"

@@ -22,11 +22,13 @@ old_cluster() { # VERSION NAME PORT
         touch -d '1 hour ago' "$R/etc/postgresql/$1/$2/postgresql.conf"
 }
 
+# DAEMON_WRAPPER, e.g. valgrind with --error-exitcode, runs the daemon under a checker.
 start_daemon() {
-        "$DAEMON" --root "$R" --dry-run --log-target=stderr "$@" 2>"$LOG" &
+        # shellcheck disable=SC2086 # the wrapper is a command line
+        ${DAEMON_WRAPPER:-} "$DAEMON" --root "$R" --dry-run --log-target=stderr "$@" 2>"$LOG" &
         DPID=$!
         CLEANUP+=("kill -9 $DPID")
-        if ! wait_for 'Watching [0-9]+ clusters' 1 10; then
+        if ! wait_for 'Watching [0-9]+ clusters' 1 60; then
                 not_ok "the daemon did not start: $(cat "$LOG")"
                 finish
         fi
