@@ -31,6 +31,7 @@ typedef struct Item {
         char version[32], cluster[64];
         char key[100]; /* "V/C" */
         ClusterMemo memo;
+        bool read_warned; /* its configuration could not be read, and we said so */
         ev_timer settle;        /* quiet time after an event in the cluster directory */
         ev_timer config_settle; /* quiet time after an event on its configuration */
         struct Daemon *d;
@@ -194,6 +195,7 @@ static void gather(Daemon *d, Item *it, bool cluster_changed, Gathered *g) {
         struct stat st;
         r = fd < 0 ? fd : fs_read_fd(fd, &text, &size);
         if (r >= 0) {
+                it->read_warned = false;
                 g->facts.config_present = true;
                 g->facts.config_hash = fnv1a(text, size);
                 if (!it->memo.config_known || it->memo.config_hash != g->facts.config_hash) {
@@ -208,8 +210,11 @@ static void gather(Daemon *d, Item *it, bool cluster_changed, Gathered *g) {
                                            g->config_path, (unsigned) (st.st_mode & 07777));
                 }
         } else if (r != -ENOENT) {
-                log_fields(LOG_WARNING, r, &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path }),
-                           "Cannot read %s: %s; ignoring it until it changes.", g->config_path, fs_describe_error(r));
+                if (!it->read_warned)
+                        log_fields(LOG_WARNING, r, &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path }),
+                                   "Cannot read %s: %s; ignoring it until it changes.", g->config_path,
+                                   fs_describe_error(r));
+                it->read_warned = true;
                 /* As if unchanged: neither start nor stop on a read error. */
                 g->facts.config_present = it->memo.config_known;
                 g->facts.config_hash = it->memo.config_hash;

@@ -371,11 +371,18 @@ static int render_vip(GenInputs *in, const GenRequest *req, const PatroniConf *p
         return gen_config_name(req->version, req->cluster, ".vip", out->vip_name, sizeof(out->vip_name));
 }
 
-static bool exists_in_patroni_dir(GenInputs *in, const char *name) {
+/* What is at /etc/patroni/NAME: 0 nothing, 1 a file or an admin's symlink, or -EISDIR/-EBADFD. */
+static int target_kind(GenInputs *in, const char *name) {
         _cleanup_close_ int fd = fs_open_in_root(in->rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
         struct stat st;
 
-        return fd >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0;
+        if (fd < 0 || fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+                return -EBADFD;
+        return 1;
 }
 
 /* Later renders in this process must see the port as taken (a replaced file keeps its entry). */
@@ -406,7 +413,11 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
         r = gen_config_name(req->version, req->cluster, ".yml", out->name, sizeof(out->name));
         if (r < 0)
                 return gen_fail(err, GEN_USAGE, "invalid cluster name \"%s\"", req->cluster);
-        if (!req->force && exists_in_patroni_dir(in, out->name))
+        r = target_kind(in, out->name);
+        if (r < 0)
+                return gen_fail(err, GEN_WRITE_FAILED, "%s/%s %s, refusing to replace it", PATRONI_DIR, out->name,
+                                r == -EISDIR ? "is a directory" : "is not a regular file");
+        if (r > 0 && !req->force)
                 return gen_fail(err, GEN_EXISTS, "%s/%s already exists (use --force to replace it)", PATRONI_DIR,
                                 out->name);
 

@@ -46,7 +46,7 @@ for trs in $(find "$san/tests" -name '*.trs' | sort); do
                 f=$((f))
                 passed=$((passed + n - f)) failed=$((failed + f))
         elif line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log"); then
-                read -r p f s < <(sed -E 's/# ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
+                read -r p f s < <(awk '{ print $2, $4, $6 }' <<<"$line")
                 passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
         elif [ "$result" = SKIP ]; then
                 skipped=$((skipped + 1))

@@ -2,7 +2,7 @@
 # patroni-debianctl generate: what an admin sees on the happy paths.
 . "$(dirname "$0")/lib.sh"
 
-R=$(new_root)
+new_root
 out=$("$CTL" --root "$R" generate --hostip=10.231.0.5 15 main)
 check "generate prints what it wrote" "Wrote /etc/patroni/15-main.yml (PostgreSQL port 5432, REST API port 8008)" "$out"
 f=$R/etc/patroni/15-main.yml
@@ -15,7 +15,7 @@ check "pg_hba where Patroni reads it" "True" "$(yaml_get "$f" "d['postgresql']['
 check "header names the sources" "# from /etc/patroni/config.yml.in and /etc/patroni/dcs.yml." "$(sed -n 2p "$f")"
 
 # --stdout writes nothing; a second generate refuses; --force replaces.
-R=$(new_root)
+new_root
 "$CTL" --root "$R" generate --stdout 15 main >"$R/out.yml"
 check "--stdout prints the configuration" "15-main" "$(yaml_get "$R/out.yml" "d['scope']")"
 check "--stdout writes nothing" "absent" "$([ -e "$R/etc/patroni/15-main.yml" ] && echo present || echo absent)"
@@ -28,18 +28,18 @@ check "--force replaces" "10.231.0.6:8008" "$(yaml_get "$R/etc/patroni/15-main.y
 check "--force keeps mode 0640" "640" "$(stat -c %a "$R/etc/patroni/15-main.yml")"
 
 # Options before, between and after the positional arguments (Debian's takes them only before).
-R=$(new_root)
+new_root
 "$CTL" generate 15 --root "$R" main --port 5440 --hostip 10.231.0.5 >/dev/null
 check "options anywhere" "10.231.0.5:5440" "$(yaml_get "$R/etc/patroni/15-main.yml" "d['postgresql']['connect_address']")"
 
 # /etc/default/patroni when dcs.yml is absent.
-R=$(new_root); rm "$R/etc/patroni/dcs.yml"; mkdir -p "$R/etc/default"
+new_root; rm "$R/etc/patroni/dcs.yml"; mkdir -p "$R/etc/default"
 printf 'DCS_TYPE=etcd3\nDCS_HOSTS=10.231.0.1:2379,10.231.0.2:2379\n' >"$R/etc/default/patroni"
 "$CTL" --root "$R" generate --stdout 15 main >"$R/out.yml"
 check "DCS from /etc/default/patroni" "['10.231.0.1:2379', '10.231.0.2:2379']" "$(yaml_get "$R/out.yml" "d['etcd3']['hosts']")"
 
 # --vip: the vip-manager file, with the leader key Patroni really uses.
-R=$(new_root)
+new_root
 cp "$VIP_TEMPLATE" "$R/etc/patroni/vip.in"
 sed -i -e 's|^namespace: .*|namespace: /ha/|' -e 's|^  listen: "\*:@PORT@"|  listen: "@HOSTIP@@LISTEN_VIP@,127.0.0.1:@PORT@"|' \
         "$R/etc/patroni/config.yml.in"
@@ -63,7 +63,7 @@ check "--version" "patroni-debianctl $(sed -n 's/^AC_INIT(\[patroni-debiand\], \
 
 # An unprivileged user can render (--stdout) from files it may read.
 if is_root; then
-        R=$(new_root); chmod 755 "$R"
+        new_root; chmod 755 "$R"
         out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" --root "$R" generate --stdout 15 main 2>&1)
         check "as nobody, --stdout works" "0" "$?"
 fi

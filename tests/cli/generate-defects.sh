@@ -6,7 +6,7 @@
 gen() { "$CTL" --root "$R" generate "$@"; }
 
 # 1. sed substitution: '/' aborts it, '&' becomes the placeholder text.
-R=$(new_root)
+new_root
 printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  protocol: https\n  cacert: /etc/ssl/certs/a&b.pem\n' >"$R/etc/patroni/dcs.yml"
 mkdir -p "$R/etc/postgresql-common"
 echo "data_directory = '/srv/R&D/%v/%c'" >"$R/etc/postgresql-common/createcluster.conf"
@@ -19,7 +19,7 @@ else
 fi
 
 # 2. A password with every character that breaks sed or YAML: : # ' " & / \ and unicode.
-R=$(new_root)
+new_root
 printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  username: patroni\n  password: "p: #'"'"'\\"&/\\\\ü"\n' >"$R/etc/patroni/dcs.yml"
 if gen --hostip=10.231.0.5 15 main >/dev/null; then
         check "password with : # ' \" & / \\ kept exactly" "p: #'\"&/\\ü" \
@@ -29,7 +29,7 @@ else
 fi
 
 # 3. Dashes: 15-rt-prj is version 15, cluster rt-prj (split on the first dash).
-R=$(new_root); new_cluster "$R" 15 rt-prj 5440
+new_root; new_cluster "$R" 15 rt-prj 5440
 gen --hostip=10.231.0.5 15 rt-prj >/dev/null
 f=$R/etc/patroni/15-rt-prj.yml
 check "dashes: scope" "15-rt-prj" "$(yaml_get "$f" "d['scope']")"
@@ -38,21 +38,21 @@ check "dashes: config_dir" "/etc/postgresql/15/rt-prj" "$(yaml_get "$f" "d['post
 check "dashes: port" "10.231.0.5:5440" "$(yaml_get "$f" "d['postgresql']['connect_address']")"
 
 # 4. Port in use by substring: 15432 in use does not make 5432 "in use".
-R=$(new_root); new_cluster "$R" 15 big 15432
+new_root; new_cluster "$R" 15 big 15432
 if gen --hostip=10.231.0.5 --port=5432 15 small >/dev/null; then ok "port 5432 free while 15432 is used"; else not_ok "port 5432 refused"; fi
 out=$(gen --port=15432 15 other 2>&1)
 check "port 15432 refused, naming its owner" "patroni-debianctl: error: port 15432 is already used by cluster 15/big" "$out"
 
 # 4b. Debian's script resets to 5432 when pg_lsclusters fails on any one cluster
 #     (a missing data directory); we read each cluster's files.
-R=$(new_root); new_cluster "$R" 15 main 5432; new_cluster "$R" 15 other 5433
+new_root; new_cluster "$R" 15 main 5432; new_cluster "$R" 15 other 5433
 gen --hostip=10.231.0.5 15 third >/dev/null
 check "port detection survives a cluster without data directory" "10.231.0.5:5434" \
         "$(yaml_get "$R/etc/patroni/15-third.yml" "d['postgresql']['connect_address']")"
 
 # 5. Non-atomic write: owner and mode before content, nothing partial on failure.
 if command -v strace >/dev/null; then
-        R=$(new_root)
+        new_root
         strace -f -o "$R/trace" -e trace=openat,fchown,fchmod,write,renameat2,fsync "$CTL" --root "$R" generate \
                 --hostip=10.231.0.5 15 main >/dev/null 2>&1
         order=$(awk '/openat\(.*\.15-main\.yml\..*\.tmp/ { match($0, /= [0-9]+$/); fd = substr($0, RSTART + 2) }
@@ -61,7 +61,7 @@ if command -v strace >/dev/null; then
         check "owner and mode are set before any content" "$want" "${order%%write *}write "
 
         for fault in fsync:error=EIO renameat2:error=EIO write:error=ENOSPC:when=1; do
-                R=$(new_root)
+                new_root
                 strace -f -o /dev/null -e inject="$fault" "$CTL" --root "$R" generate --hostip=10.231.0.5 15 main \
                         >/dev/null 2>&1
                 left=$(cd "$R/etc/patroni" && ls -A | tr '\n' ' ')
@@ -70,7 +70,7 @@ if command -v strace >/dev/null; then
 
         # SIGKILL before the rename: no partial config; the next run succeeds and, once
         # the temporary file is stale, removes it.
-        R=$(new_root)
+        new_root
         (strace -f -o /dev/null -e inject=fsync:signal=KILL "$CTL" --root "$R" generate --hostip=10.231.0.5 15 main \
                 >/dev/null 2>&1; true) 2>/dev/null
         if [ -e "$R/etc/patroni/15-main.yml" ]; then not_ok "SIGKILL left a config"; else ok "SIGKILL mid-write leaves no config"; fi
@@ -84,7 +84,7 @@ else
 fi
 
 # 5b. Mode 0640, owner root:postgres (Debian's: 0660 postgres:postgres, chmod after the secrets).
-R=$(new_root); gen --hostip=10.231.0.5 15 main >/dev/null
+new_root; gen --hostip=10.231.0.5 15 main >/dev/null
 check "mode 0640" "640" "$(stat -c %a "$R/etc/patroni/15-main.yml")"
 if is_root; then check "owner root:postgres" "root:postgres" "$(stat -c %U:%G "$R/etc/patroni/15-main.yml")"; fi
 
@@ -97,7 +97,7 @@ if is_root && command -v ip >/dev/null; then
         netns_gen() { # SETUP -> stdout of generate --stdout, stderr to $R/err
                 unshare -n bash -c "ip link set lo up; $1"' && exec "$@"' _ "$CTL" --root "$R" generate --stdout 15 main 2>"$R/err"
         }
-        R=$(new_root)
+        new_root
         netns_gen 'ip link add v0 type veth peer name v1 && ip addr add 10.231.0.5/24 dev v0 && ip link set v0 up && ip link set v1 up' >"$R/out.yml"
         check "no default route: the interface's address" "10.231.0.5:8008" "$(yaml_get "$R/out.yml" "d['restapi']['connect_address']")"
         check "no default route: its network in pg_hba" "True" "$(yaml_get "$R/out.yml" "any('10.231.0.0/24' in l for l in d['postgresql']['pg_hba'])")"

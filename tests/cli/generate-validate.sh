@@ -17,7 +17,7 @@ if ! command -v patroni >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/postgres
         finish
 fi
 
-R=$(new_root)
+new_root
 cat >"$R/inside.sh" <<'INSIDE'
 set -u
 R=$1 CTL=$2

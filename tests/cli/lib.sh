@@ -32,15 +32,14 @@ skip() {
         echo "skip - $*"
 }
 
-# A fresh root with our template, an etcd3 dcs.yml and PostgreSQL 15 "binaries".
+# R: a fresh root with our template, an etcd3 dcs.yml and PostgreSQL 15 "binaries",
+# removed at exit. (Not in a $(...) subshell: the removal would not be registered.)
 new_root() {
-        local r
-        r=$(mktemp -d "${TMPDIR:-/tmp}/pdd-cli-XXXXXX")
-        CLEANUP+=("rm -rf '$r'")
-        mkdir -p "$r/etc/patroni" "$r/etc/postgresql" "$r/usr/lib/postgresql/15/bin"
-        cp "$TEMPLATE" "$r/etc/patroni/config.yml.in"
-        printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$r/etc/patroni/dcs.yml"
-        echo "$r"
+        R=$(mktemp -d "${TMPDIR:-/tmp}/pdd-cli-XXXXXX")
+        CLEANUP+=("rm -rf '$R'")
+        mkdir -p "$R/etc/patroni" "$R/etc/postgresql" "$R/usr/lib/postgresql/15/bin"
+        cp "$TEMPLATE" "$R/etc/patroni/config.yml.in"
+        printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$R/etc/patroni/dcs.yml"
 }
 
 # new_cluster ROOT VERSION NAME [PORT]

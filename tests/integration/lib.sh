@@ -10,7 +10,7 @@ LOG=
 
 # new_daemon_root [SETTINGS...]: a root with template, DCS, PostgreSQL 15 and short settle times.
 new_daemon_root() {
-        R=$(new_root)
+        new_root
         LOG=$R/daemon.log
         printf 'settle_ms: 300\nconfig_settle_ms: 100\n' >"$R/etc/patroni/patroni-debiand.yml"
         for s in "$@"; do echo "$s" >>"$R/etc/patroni/patroni-debiand.yml"; done
