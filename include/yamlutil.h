@@ -46,3 +46,6 @@ int yaml_resolver_init(YamlResolver *r);
 void yaml_resolver_done(YamlResolver *r);
 bool yaml_resolver_plain_is_string(const YamlResolver *r, const char *s);
 bool yaml_is_integer(const char *s);
+
+/* Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+bool yaml_utf8_valid(const char *s);

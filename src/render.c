@@ -444,6 +444,12 @@ int template_render(const Template *t, const char *const *values, const YamlEven
         int r = 0;
 
         *ret_error = NULL;
+        /* libyaml's emitter would write escapes for some invalid sequences that its parser then refuses. */
+        size_t n_names;
+        const char *const *names = kind_names(t->kind, &n_names);
+        for (size_t i = 0; i < n_names; i++)
+                if (values[i] && !yaml_utf8_valid(values[i]))
+                        return fail(ret_error, "%s: the value for @%s@ is not valid UTF-8", t->path, names[i]);
         if (header && output_write(&o, (unsigned char *) header, strlen(header)) == 0)
                 return -ENOMEM;
         if (!yaml_emitter_initialize(&em)) {

@@ -289,3 +289,35 @@ bool yaml_is_integer(const char *s) {
                         return false;
         return true;
 }
+
+bool yaml_utf8_valid(const char *str) {
+        const unsigned char *s = (const unsigned char *) str;
+
+        while (*s) {
+                unsigned c = *s;
+                size_t n;
+                unsigned cp, min;
+
+                if (c < 0x80) {
+                        s++;
+                        continue;
+                }
+                if ((c & 0xe0) == 0xc0)
+                        n = 1, cp = c & 0x1f, min = 0x80;
+                else if ((c & 0xf0) == 0xe0)
+                        n = 2, cp = c & 0x0f, min = 0x800;
+                else if ((c & 0xf8) == 0xf0)
+                        n = 3, cp = c & 0x07, min = 0x10000;
+                else
+                        return false;
+                for (size_t i = 1; i <= n; i++) {
+                        if ((s[i] & 0xc0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (s[i] & 0x3f);
+                }
+                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                s += n + 1;
+        }
+        return true;
+}

@@ -156,6 +156,23 @@ START_TEST(test_errors) {
 }
 END_TEST
 
+START_TEST(test_invalid_utf8_value) {
+        /* Found by fuzz-values: libyaml emitted "\U001B9E79", which its parser refuses. */
+        const char *v[_PH_CONFIG_MAX];
+        Template *t = NULL;
+        char *err = NULL, *out = NULL;
+        const char *tpl = "a: @VERSION@\n";
+
+        memcpy(v, values_default, sizeof(v));
+        v[PH_VERSION] = "\xf6\xb9\xb9\xb9";
+        ck_assert_int_eq(template_parse("/t", tpl, strlen(tpl), TEMPLATE_CONFIG, &t, &err), 0);
+        ck_assert_int_eq(template_render(t, v, NULL, NULL, &out, NULL, &err), -EINVAL);
+        ck_assert_str_eq(err, "/t: the value for @VERSION@ is not valid UTF-8");
+        free(err);
+        template_free(t);
+}
+END_TEST
+
 START_TEST(test_nul_byte) {
         Template *t = NULL;
         char *err = NULL;
@@ -197,6 +214,7 @@ int main(void) {
         tcase_add_test(tc, test_dcs_splice_nested);
         tcase_add_test(tc, test_errors);
         tcase_add_test(tc, test_nul_byte);
+        tcase_add_test(tc, test_invalid_utf8_value);
         tcase_add_test(tc, test_dcs_missing);
         tcase_add_test(tc, test_marker_clash);
         suite_add_tcase(s, tc);

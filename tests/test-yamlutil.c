@@ -35,6 +35,17 @@ START_TEST(test_integer) {
 }
 END_TEST
 
+START_TEST(test_utf8) {
+        ck_assert(yaml_utf8_valid("plain ascii"));
+        ck_assert(yaml_utf8_valid("ünïcødé €  \xf0\x9f\x98\x80"));
+        ck_assert(!yaml_utf8_valid("\xf6\xb9\xb9\xb9")); /* above U+10FFFF: found by fuzzing the renderer */
+        ck_assert(!yaml_utf8_valid("\xc0\xaf"));         /* overlong '/' */
+        ck_assert(!yaml_utf8_valid("\xed\xa0\x80"));     /* a surrogate */
+        ck_assert(!yaml_utf8_valid("\xe2\x82"));          /* truncated */
+        ck_assert(!yaml_utf8_valid("\x80"));               /* a lone continuation byte */
+}
+END_TEST
+
 START_TEST(test_events_roundtrip) {
         const char *text = "a: 1\nb: [x, \"y: z\"]\nc: {d: e}\n";
         YamlEvents e = {};
@@ -120,6 +131,7 @@ int main(void) {
 
         tcase_add_test(tc, test_resolver);
         tcase_add_test(tc, test_integer);
+        tcase_add_test(tc, test_utf8);
         tcase_add_test(tc, test_events_roundtrip);
         tcase_add_test(tc, test_patroniconf);
         tcase_add_test(tc, test_patroniconf_errors);

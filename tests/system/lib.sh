@@ -6,6 +6,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
 
 BUILD=${top_builddir:?}
+CTL_INSIDE= # the installed patroni-debianctl, wherever the prefix put it
 SYS_D=
 NSPAWN=
 PID1=
@@ -44,10 +45,14 @@ container_prepare() {
         make -C "$BUILD" -s install DESTDIR="$r" >"$SYS_D/install.log" 2>&1 ||
                 { echo "# make install DESTDIR=$r failed:"; tail -20 "$SYS_D/install.log"; return 1; }
         # Whatever the prefix (distcheck's is a temporary directory), where systemd and journalctl look:
-        local unit catalog
-        unit=$(find "$r$(sed -n 's/^prefix = //p' "$BUILD/Makefile")" -name patroni-debiand.service | head -1)
-        catalog=$(find "$r$(sed -n 's/^prefix = //p' "$BUILD/Makefile")" -name patroni-debiand.catalog | head -1)
-        [ -n "$unit" ] && [ -n "$catalog" ] || { echo "# the installed unit or catalog is missing"; return 1; }
+        local unit catalog prefix
+        prefix=$(sed -n 's/^prefix = //p' "$BUILD/Makefile")
+        CTL_INSIDE=$(find "$r$prefix" -type f -name patroni-debianctl -path '*/bin/*' | head -1)
+        CTL_INSIDE=${CTL_INSIDE#"$r"}
+        unit=$(find "$r$prefix" -name patroni-debiand.service | head -1)
+        catalog=$(find "$r$prefix" -name patroni-debiand.catalog | head -1)
+        [ -n "$unit" ] && [ -n "$catalog" ] && [ -n "$CTL_INSIDE" ] ||
+                { echo "# the installed unit, catalog or patroni-debianctl is missing"; return 1; }
         cp "$unit" "$r/etc/systemd/system/patroni-debiand.service"
         mkdir -p "$r/usr/local/lib/systemd/catalog"
         [ "$catalog" -ef "$r/usr/local/lib/systemd/catalog/patroni-debiand.catalog" ] ||

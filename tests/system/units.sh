@@ -21,7 +21,7 @@ lap "boot"
 
 # 1. Config first: generate; the daemon starts the unit; Patroni bootstraps through our helper.
 bootstrap() { # NAME
-        inside patroni-debianctl generate 15 "$1" >/dev/null
+        inside "$CTL_INSIDE" generate 15 "$1" >/dev/null
         if wait_until 60 is_leader "15-$1"; then ok "15/$1: Leader running within 60 s"; else
                 not_ok "15/$1: not Leader: $(member_state "15-$1"); $(inside journalctl -q -o cat -u "patroni@15-$1" | tail -5)"; fi
         check "15/$1: pg-common knows the cluster (made by our helper)" "15 $1" \
@@ -72,14 +72,14 @@ lap "scenario 4 (reload with broken, then fixed settings)"
 # 5. systemd re-executes: the next configuration still starts its unit.
 inside systemctl daemon-reexec
 sleep 2
-inside patroni-debianctl generate --port=5440 15 gamma >/dev/null
+inside "$CTL_INSIDE" generate --port=5440 15 gamma >/dev/null
 if wait_until 60 is_leader 15-gamma; then ok "after daemon-reexec: 15/gamma started and Leader"; else
         not_ok "after daemon-reexec: 15/gamma $(inside systemctl is-active patroni@15-gamma): $(djournal | tail -5)"; fi
 lap "scenario 5 (daemon-reexec)"
 
 # 5b. The system bus restarts: the daemon reconnects; a configuration written meanwhile still starts.
 inside systemctl restart dbus
-inside patroni-debianctl generate --port=5441 15 delta >/dev/null
+inside "$CTL_INSIDE" generate --port=5441 15 delta >/dev/null
 if wait_until 60 is_leader 15-delta; then ok "dbus restarted: 15/delta started after reconnecting"; else
         not_ok "dbus restarted: 15/delta $(inside systemctl is-active patroni@15-delta): $(djournal | tail -5)"; fi
 check "dbus restarted: the daemon said so and reconnected" "yes" \
@@ -88,8 +88,8 @@ lap "scenario 5b (dbus restart)"
 
 # 5c. patroni@.service missing (Patroni not installed): one clear error, no retry loop.
 inside sh -c 'mv /lib/systemd/system/patroni@.service /root/ && systemctl daemon-reload'
-inside patroni-debianctl generate --port=5442 15 orphan >/dev/null
-inside patroni-debianctl generate --port=5443 15 orphan2 >/dev/null
+inside "$CTL_INSIDE" generate --port=5442 15 orphan >/dev/null
+inside "$CTL_INSIDE" generate --port=5443 15 orphan2 >/dev/null
 sleep 3
 check "template missing: one error naming the unit and the cause" "1" \
         "$(djournal -p err | grep -c 'patroni@15-orphan.*Is the patroni package installed?')"
