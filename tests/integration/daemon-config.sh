@@ -48,6 +48,14 @@ printf 'scope: "15-other"\n' >"$R/staged.yml" && mv "$R/staged.yml" "$P/15-other
 wait_for 'dry-run: start patroni@15-other.service' 1 5
 expect_count "moved in: one start" '^dry-run: start patroni@15-other.service 15/other$' 1
 
+# A configuration readable by everyone is reported (it may hold secrets).
+printf 'scope: "15-open"\n' >"$P/15-open.yml" && chmod 644 "$P/15-open.yml"
+wait_for 'dry-run: start patroni@15-open.service' 1 5
+expect_count "world-readable configuration reported" \
+        '^patroni-debiand: warning: /etc/patroni/15-open.yml is readable by every user \(mode 0644\); a Patroni configuration may hold secrets: chmod o-r it' 1
+rm "$P/15-open.yml"
+wait_for 'dry-run: stop patroni@15-open.service' 1 5
+
 # Files that are not configurations: nothing.
 before=$(count '^dry-run: ')
 for f in dcs.yml config.yml.in 4913 15-x.yml.swp 15-x.yml~ .#15-x.yml notes.txt 15x.yml; do echo junk >>"$P/$f"; done

@@ -98,6 +98,16 @@ check "template missing: still active" "active" "$(inside systemctl is-active pa
 inside sh -c 'mv /root/patroni@.service /lib/systemd/system/ && systemctl daemon-reload'
 lap "scenario 5c (patroni@.service missing)"
 
+# 5d. systemd refuses a job (a masked unit): logged with the reason, the daemon carries on.
+inside systemctl mask patroni@15-masked.service >/dev/null 2>&1
+inside "$CTL_INSIDE" generate --port=5444 15 masked >/dev/null
+sleep 2
+check "refused job: said, with systemd's reason" "1" \
+        "$(djournal -p err | grep -c 'systemd refused to start patroni@15-masked.service: Unit patroni@15-masked.service is masked')"
+check "refused job: still active" "active" "$(inside systemctl is-active patroni-debiand)"
+inside systemctl unmask patroni@15-masked.service >/dev/null 2>&1
+lap "scenario 5d (job refused)"
+
 # 6. The journal: fields to filter on, and the catalog.
 check "journalctl PGCLUSTER=15/beta shows the daemon's entries" "yes" \
         "$(inside journalctl -q -o cat PGCLUSTER=15/beta SYSLOG_IDENTIFIER=patroni-debiand | grep -q 'Starting patroni@15-beta' && echo yes)"
