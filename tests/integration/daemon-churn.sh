@@ -47,7 +47,12 @@ echo "# before: RSS $rss0 KiB, $fds0 fds, $w0 watches; after 10,000 cycles: RSS 
 echo "# the daemon acted $(count '^dry-run: ') times, generated $(count 'Generated /etc/patroni/15-churn.yml') configurations"
 check "open file descriptors unchanged" "$fds0" "$fds1"
 check "inotify watches unchanged" "$w0" "$w1"
-check "RSS grew by less than 1 MiB" "yes" "$([ $((rss1 - rss0)) -lt 1024 ] && echo yes || echo "no ($((rss1 - rss0)) KiB)")"
+if ldd "$DAEMON" 2>/dev/null | grep -q -e libasan -e libtsan; then
+        # ASan keeps freed memory in quarantine (256 MiB): RSS says nothing there. distcheck's plain build checks it.
+        skip "RSS comparison under a sanitizer's allocator (measured on plain builds)"
+else
+        check "RSS grew by less than 1 MiB" "yes" "$([ $((rss1 - rss0)) -lt 1024 ] && echo yes || echo "no ($((rss1 - rss0)) KiB)")"
+fi
 check "the daemon still acts on the steady cluster's configuration" "yes" \
         "$(printf 'scope: z\n' >>"$R/etc/patroni/15-steady.yml"; wait_for 'dry-run: reload patroni@15-steady.service' 1 5 && echo yes)"
 stop_daemon

@@ -7,6 +7,7 @@
 
 BUILD=${top_builddir:?}
 CTL_INSIDE= # the installed patroni-debianctl, wherever the prefix put it
+CLONE_INSIDE= # and the installed clone helper
 SYS_D=
 NSPAWN=
 PID1=
@@ -49,6 +50,8 @@ container_prepare() {
         prefix=$(sed -n 's/^prefix = //p' "$BUILD/Makefile")
         CTL_INSIDE=$(find "$r$prefix" -type f -name patroni-debianctl -path '*/bin/*' | head -1)
         CTL_INSIDE=${CTL_INSIDE#"$r"}
+        CLONE_INSIDE=$(find "$r$prefix" -type f -name pg_clonecluster_patroni | head -1)
+        CLONE_INSIDE=${CLONE_INSIDE#"$r"}
         unit=$(find "$r$prefix" -name patroni-debiand.service | head -1)
         catalog=$(find "$r$prefix" -name patroni-debiand.catalog | head -1)
         [ -n "$unit" ] && [ -n "$catalog" ] && [ -n "$CTL_INSIDE" ] ||

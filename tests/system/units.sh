@@ -108,6 +108,24 @@ check "refused job: still active" "active" "$(inside systemctl is-active patroni
 inside systemctl unmask patroni@15-masked.service >/dev/null 2>&1
 lap "scenario 5d (job refused)"
 
+# 5e. The clone helper for real, as Patroni runs it for a replica: a base backup of the leader
+#     15/beta becomes pg-common cluster 15/skipclone (excluded above, so the daemon leaves it alone).
+inside sh -c '. /etc/patroni/env.conf && runuser -u postgres -- env PGPASSWORD="$PATRONI_REPLICATION_PASSWORD" '"$CLONE_INSIDE"' \
+        --role=replica --datadir=/var/lib/postgresql/15/skipclone --scope=15-skipclone \
+        --connstring="host=127.0.0.1 port=5432 user=replicator"' >"$SYS_D/clone.log" 2>&1
+rc=$?
+check "clone helper: exit 0" "0" "$rc$( [ "$rc" -eq 0 ] || { echo; cat "$SYS_D/clone.log"; })"
+lsc=$(inside pg_lsclusters -h 15 skipclone 2>&1)
+check "clone helper: pg-common knows 15/skipclone" "15 skipclone" "$(awk '$2 == "skipclone" { print $1, $2 }' <<<"$lsc")$(
+        grep -q skipclone <<<"$lsc" || { echo; echo "$lsc"; })"
+check "clone helper: start.conf manual" "manual" "$(inside grep -v '^#' /etc/postgresql/15/skipclone/start.conf | tr -d ' \n')"
+sysid() { inside /usr/lib/postgresql/15/bin/pg_controldata "$1" | sed -n 's/^Database system identifier: *//p'; }
+check "clone helper: the same system identifier as the leader (a copy, not an initdb)" "$(sysid /var/lib/postgresql/15/beta)" \
+        "$(sysid /var/lib/postgresql/15/skipclone)"
+check "clone helper: configuration files moved into /etc/postgresql/15/skipclone" "3" \
+        "$(inside ls /etc/postgresql/15/skipclone | grep -cE '^(postgresql|pg_hba|pg_ident)\.conf$')"
+lap "scenario 5e (clone helper)"
+
 # 6. The journal: fields to filter on, and the catalog.
 check "journalctl PGCLUSTER=15/beta shows the daemon's entries" "yes" \
         "$(inside journalctl -q -o cat PGCLUSTER=15/beta SYSLOG_IDENTIFIER=patroni-debiand | grep -q 'Starting patroni@15-beta' && echo yes)"
