@@ -123,6 +123,8 @@ const char *fs_describe_error(int r) {
                 return "is a directory";
         case -EFBIG:
                 return "too large for a configuration file";
+        case -ENOTUNIQ:
+                return "every temporary file name tried is taken (something is in the way)";
         default:
                 return strerror(-r);
         }
@@ -174,14 +176,19 @@ static int create_temp(int dirfd, const char *name, const void *data, size_t siz
         r = check_target(dirfd, name, flags);
         if (r < 0)
                 return r;
-        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-                return negative_errno();
-        snprintf(tmp, NAME_MAX + 1, ".%s.%06llx.tmp", name, (unsigned long long) (rnd & 0xffffffULL));
-
-        /* 0600 until owner and mode are final, so no secret is ever readable by others. */
-        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* Like mkstemp(): another name if one is taken (by a crash's leftover, or by something planted). */
+        int fd = -1;
+        for (unsigned attempt = 0; fd < 0 && attempt < 8; attempt++) {
+                if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+                        return negative_errno();
+                snprintf(tmp, NAME_MAX + 1, ".%s.%06llx.tmp", name, (unsigned long long) (rnd & 0xffffffULL));
+                /* 0600 until owner and mode are final, so no secret is ever readable by others. */
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0 && errno != EEXIST)
+                        return negative_errno();
+        }
         if (fd < 0)
-                return negative_errno();
+                return -ENOTUNIQ;
         if ((flags & FS_WRITE_CHOWN) && fchown(fd, uid, gid) < 0)
                 goto fail;
         if (fchmod(fd, mode) < 0)

@@ -535,7 +535,7 @@ static int write_error(const char *name, int r, GenError *err) {
         if (r == -EBADFD)
                 return gen_fail(err, GEN_WRITE_FAILED, "%s/%s is not a regular file, refusing to replace it",
                                 PATRONI_DIR, name);
-        return gen_fail(err, GEN_WRITE_FAILED, "cannot write %s/%s: %s", PATRONI_DIR, name, strerror(-r));
+        return gen_fail(err, GEN_WRITE_FAILED, "cannot write %s/%s: %s", PATRONI_DIR, name, fs_describe_error(r));
 }
 
 static FsWriteFlags write_flags(const GenInputs *in, bool force) {

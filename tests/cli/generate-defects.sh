@@ -83,6 +83,31 @@ else
         skip "fault injection (strace not installed)"
 fi
 
+# 5a. A symlink or FIFO planted where the temporary file goes: never followed, never written through.
+#     The name is random; a getrandom() that returns zeros makes it .15-main.yml.000000.tmp.
+if command -v cc >/dev/null; then
+        new_root
+        printf '#include <string.h>\n#include <sys/types.h>\nssize_t getrandom(void *b, size_t n, unsigned f) { (void) f; memset(b, 0, n); return (ssize_t) n; }\n' >"$R/zero.c"
+        if cc -shared -fPIC -o "$R/zero.so" "$R/zero.c" 2>/dev/null; then
+                for kind in symlink fifo; do
+                        rm -f "$R/etc/patroni/.15-main.yml.000000.tmp" "$R/victim"
+                        echo "precious" >"$R/victim"
+                        if [ $kind = symlink ]; then ln -s "$R/victim" "$R/etc/patroni/.15-main.yml.000000.tmp"
+                        else mkfifo "$R/etc/patroni/.15-main.yml.000000.tmp"; fi
+                        out=$(ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD="$R/zero.so" "$CTL" --root "$R" generate \
+                                --hostip=10.231.0.5 15 main 2>&1)
+                        check "$kind planted at the temporary file: refused" \
+                                "6 patroni-debianctl: error: cannot write /etc/patroni/15-main.yml: every temporary file name tried is taken (something is in the way)" "$? $out"
+                        check "$kind planted at the temporary file: nothing written through it, no config" "precious absent" \
+                                "$(cat "$R/victim") $([ -e "$R/etc/patroni/15-main.yml" ] && echo present || echo absent)"
+                done
+        else
+                skip "temporary-file planting (cannot build the getrandom shim)"
+        fi
+else
+        skip "temporary-file planting (no C compiler)"
+fi
+
 # 5b. Mode 0640, owner root:postgres (Debian's: 0660 postgres:postgres, chmod after the secrets).
 new_root; gen --hostip=10.231.0.5 15 main >/dev/null
 check "mode 0640" "640" "$(stat -c %a "$R/etc/patroni/15-main.yml")"
