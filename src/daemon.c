@@ -131,7 +131,7 @@ static void item_maybe_drop(Daemon *d, Item *it) {
         bool found;
         size_t pos;
 
-        if (memcmp(&it->memo, &empty, sizeof(empty)) != 0 || ev_is_active(&it->settle) ||
+        if (memcmp(&it->memo, &empty, sizeof(empty)) != 0 || it->read_warned || ev_is_active(&it->settle) ||
             ev_is_active(&it->config_settle))
                 return;
         pos = item_pos(d, it->key, &found);

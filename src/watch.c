@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -42,7 +43,7 @@ struct Watch {
 #define DIR_MASK (IN_ONLYDIR | IN_DONT_FOLLOW | IN_DELETE_SELF | IN_MOVE_SELF)
 #define TREE_MASK (DIR_MASK | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
 #define CLUSTER_MASK (TREE_MASK | IN_CLOSE_WRITE)
-#define PATRONI_MASK (DIR_MASK | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
+#define PATRONI_MASK (DIR_MASK | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
 #define ANCESTOR_MASK (DIR_MASK | IN_CREATE | IN_MOVED_TO)
 
 Watch *watch_free(Watch *w) {
@@ -268,6 +269,14 @@ int watch_parse_events(const void *buf, size_t size, WatchEventFn fn, void *user
         return 0;
 }
 
+static bool is_symlink(Watch *w, const char *dir, const char *name) {
+        char real[PATH_MAX];
+        struct stat st;
+
+        snprintf(real, sizeof(real), "%s%s/%s", w->root, dir, name);
+        return lstat(real, &st) >= 0 && S_ISLNK(st.st_mode);
+}
+
 static void on_event(void *userdata, int wd, uint32_t mask, const char *name) {
         Watch *w = userdata;
         char version[32], cluster[64];
@@ -332,9 +341,12 @@ static void on_event(void *userdata, int wd, uint32_t mask, const char *name) {
                 w->cb.cluster_event(w->userdata, copy.version, copy.cluster);
                 return;
         case WATCH_PATRONI:
-                if (name && (mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) &&
-                    watch_config_name(name, version, sizeof(version), cluster, sizeof(cluster)))
-                        w->cb.config_event(w->userdata, version, cluster);
+                if (!name || !watch_config_name(name, version, sizeof(version), cluster, sizeof(cluster)))
+                        return;
+                /* A new file is acted on once written (IN_CLOSE_WRITE); a new symlink has no such event. */
+                if ((mask & IN_CREATE) && !is_symlink(w, PATRONI_PATH, name))
+                        return;
+                w->cb.config_event(w->userdata, version, cluster);
                 return;
         }
 }

@@ -17,6 +17,14 @@ system_available() {
                 command -v etcd >/dev/null && [ -x /usr/lib/postgresql/15/bin/postgres ]
 }
 
+# systemd-nspawn mounts a tmpfs on the container's /tmp, and the unit has PrivateTmp=yes: a build
+# installed below /tmp (make distcheck's, when the tree is there) cannot run in the container.
+prefix_usable() {
+        case $(sed -n 's/^prefix = //p' "$BUILD/Makefile") in
+        /tmp/* | /var/tmp/*) return 1 ;;
+        esac
+}
+
 # inside COMMAND...: run inside the container
 inside() { nsenter -t "$PID1" -a "$@"; }
 
