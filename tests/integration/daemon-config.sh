@@ -49,11 +49,17 @@ wait_for 'dry-run: start patroni@15-other.service' 1 5
 expect_count "moved in: one start" '^dry-run: start patroni@15-other.service 15/other$' 1
 
 # An admin's symlink, made where the configuration goes: started (a symlink has no close-write).
-printf 'scope: "15-linked"\n' >"$R/linked.yml" && ln -s /linked.yml "$P/15-linked.yml"
-wait_for 'dry-run: start patroni@15-linked.service' 1 5
-expect_count "a symlinked configuration is started" '^dry-run: start patroni@15-linked.service' 1
-rm "$P/15-linked.yml"
-wait_for 'dry-run: stop patroni@15-linked.service' 1 5
+case ${DAEMON_WRAPPER:-} in
+valgrind*)
+        # valgrind 3.19 does not implement openat2(); the fallback refuses symlinks altogether, by design
+        skip "a symlinked configuration is started (valgrind lacks openat2)" ;;
+*)
+        printf 'scope: "15-linked"\n' >"$R/linked.yml" && ln -s /linked.yml "$P/15-linked.yml"
+        wait_for 'dry-run: start patroni@15-linked.service' 1 5
+        expect_count "a symlinked configuration is started" '^dry-run: start patroni@15-linked.service' 1
+        rm "$P/15-linked.yml"
+        wait_for 'dry-run: stop patroni@15-linked.service' 1 5 ;;
+esac
 
 # A configuration readable by everyone is reported (it may hold secrets).
 printf 'scope: "15-open"\n' >"$P/15-open.yml" && chmod 644 "$P/15-open.yml"

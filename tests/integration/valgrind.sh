@@ -14,8 +14,8 @@ for t in daemon-cluster daemon-config daemon-dirs; do
         bash "$here/$t.sh" || rc=1
 done >"${TMPDIR:-/tmp}/pdd-valgrind.$$"
 cat "${TMPDIR:-/tmp}/pdd-valgrind.$$"
-read -r p f < <(awk '/^# [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 } END { print p + 0, f + 0 }' \
+read -r p f k < <(awk '/^# [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4; k += $6 } END { print p + 0, f + 0, k + 0 }' \
         "${TMPDIR:-/tmp}/pdd-valgrind.$$")
 rm -f "${TMPDIR:-/tmp}/pdd-valgrind.$$"
-echo "# $p passed, $f failed, 0 skipped"
+echo "# $p passed, $f failed, $k skipped"
 [ "$f" -eq 0 ] && [ "$rc" -eq 0 ]
