@@ -74,8 +74,8 @@ step "the daemon under valgrind through the integration scenarios (plain build)"
 if make check TESTS=tests/integration/valgrind.sh >"$W/valgrind.out" 2>&1; then :; fi
 if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' tests/integration/valgrind.log | tail -1); then
         echo "$line"
-        read -r p f < <(awk '{ print $2, $4 }' <<<"$line")
-        passed=$((passed + p)) failed=$((failed + f))
+        read -r p f k < <(awk '{ print $2, $4, $6 }' <<<"$line")
+        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
         grep -q '^PASS' tests/integration/valgrind.trs 2>/dev/null || grep -q 'test-result: PASS' tests/integration/valgrind.trs ||
                 { failed=$((failed + 1)); grep -E '^not ok' tests/integration/valgrind.log; }
 else
