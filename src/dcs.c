@@ -298,6 +298,16 @@ static const char *ev_scalar(const yaml_event_t *e) {
         return e->type == YAML_SCALAR_EVENT ? (const char *) e->data.scalar.value : NULL;
 }
 
+/* The index of the value of the pair whose key starts at I (a key may be a whole node: "? [a, b]"). */
+static size_t pair_value(const YamlEvents *e, size_t i) {
+        return yaml_events_node_end(e, i) + 1;
+}
+
+/* The index after the pair whose key starts at I. */
+static size_t pair_next(const YamlEvents *e, size_t i) {
+        return yaml_events_node_end(e, pair_value(e, i)) + 1;
+}
+
 /* vip-manager wants http(s)://host:port; derive it from host/hosts/url/urls/protocol. */
 static int dcs_endpoints(const YamlEvents *pairs, size_t vstart, size_t vend, char **ret) {
         const char *proto = "http";
@@ -306,22 +316,30 @@ static int dcs_endpoints(const YamlEvents *pairs, size_t vstart, size_t vend, ch
 
         if (pairs->ev[vstart].type != YAML_MAPPING_START_EVENT)
                 return 0;
-        for (size_t i = vstart + 1; i < vend; i = yaml_events_node_end(pairs, i + 1) + 1) {
-                const char *k = ev_scalar(&pairs->ev[i]), *v = ev_scalar(&pairs->ev[i + 1]);
+        if (vend >= pairs->n)
+                return 0; /* unbalanced: nothing to derive */
+        for (size_t i = vstart + 1; i < vend; i = pair_next(pairs, i)) {
+                const char *k = ev_scalar(&pairs->ev[i]), *v = NULL;
+                if (pair_value(pairs, i) < vend)
+                        v = ev_scalar(&pairs->ev[pair_value(pairs, i)]);
                 if (k && v && (streq(k, "protocol") || streq(k, "scheme")))
                         proto = v;
         }
-        for (size_t i = vstart + 1; i < vend; i = yaml_events_node_end(pairs, i + 1) + 1) {
+        for (size_t i = vstart + 1; i < vend; i = pair_next(pairs, i)) {
                 const char *k = ev_scalar(&pairs->ev[i]);
                 bool is_url;
-                size_t j = i + 1, jend = yaml_events_node_end(pairs, j);
+                size_t j = pair_value(pairs, i), jend;
+
+                if (j >= vend)
+                        break;
+                jend = yaml_events_node_end(pairs, j);
 
                 if (!k || !(streq(k, "host") || streq(k, "hosts") || streq(k, "url") || streq(k, "urls")))
                         continue;
                 is_url = k[0] == 'u';
                 if (pairs->ev[j].type == YAML_SEQUENCE_START_EVENT)
                         j++;
-                for (; j <= jend; j++) {
+                for (; j <= jend && j < vend; j++) {
                         const char *v = ev_scalar(&pairs->ev[j]);
                         _cleanup_free_ char *copy = v ? strdup(v) : NULL;
                         if (!v)

@@ -64,6 +64,9 @@ START_TEST(test_dcs_yml) {
                   "etcd: {host: 'e1:2379', protocol: https}\n");
         expect_ok("consul:\n  url: https://c1:8500\n", NULL, "consul", "https://c1:8500",
                   "consul:\n  url: https://c1:8500\n");
+        /* A complex key (found by fuzzing: the pair walk assumed one-event keys and read past the end). */
+        expect_ok("etcd3:\n  ? [a, b]\n  : x\n  hosts: e1:2379\n", NULL, "etcd3", "http://e1:2379",
+                  "etcd3:\n  ? [a, b]\n  : x\n  hosts: e1:2379\n");
         /* The values that break Debian's sed: '/', '&', and a password with : # ' " */
         expect_ok("etcd3:\n  hosts: e1:2379\n  cacert: /etc/ssl/a&b.pem\n  password: \"p: #'\\\"&/\"\n", NULL,
                   "etcd3", "http://e1:2379",
