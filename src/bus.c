@@ -358,6 +358,26 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents) {
         }
 }
 
+/*
+ * Whatever was sent may not have arrived, or systemd forgot it on re-executing: send it again
+ * (start, stop and reload are idempotent).
+ */
+static void requeue_in_flight(Bus *b) {
+        while (b->flight) {
+                Request *q = b->flight;
+                b->flight = q->next;
+                q->slot = sd_bus_slot_unref(q->slot);
+                list_append(&b->queue, q);
+        }
+}
+
+/* Try again after the current backoff, and back off further for the next time. */
+static void schedule_reconnect(Bus *b) {
+        ev_timer_set(&b->reconnect, b->backoff, 0.);
+        ev_timer_start(b->loop, &b->reconnect);
+        b->backoff = b->backoff * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : b->backoff * 2;
+}
+
 static int on_systemd_owner(sd_bus_message *m, void *userdata, sd_bus_error *e) {
         Bus *b = userdata;
         const char *name, *old_owner, *new_owner;
@@ -371,12 +391,7 @@ static int on_systemd_owner(sd_bus_message *m, void *userdata, sd_bus_error *e) 
                                         NULL, NULL, "");
         (void) sd_bus_call_method_async(b->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                         "ListUnitsByPatterns", on_unit_list, b, "asas", 0, 1, STATE_PATTERN);
-        while (b->flight) {
-                Request *q = b->flight;
-                b->flight = q->next;
-                q->slot = sd_bus_slot_unref(q->slot);
-                list_append(&b->queue, q);
-        }
+        requeue_in_flight(b);
         send_queue(b);
         return 0;
 }
@@ -390,9 +405,7 @@ static void on_reconnect(struct ev_loop *loop, ev_timer *t, int revents) {
         r = bus_connect(b);
         if (r < 0) {
                 log_warning_errno(r, "Cannot connect to the system bus: %m, will retry in %.1fs.", b->backoff);
-                ev_timer_set(&b->reconnect, b->backoff, 0.);
-                ev_timer_start(b->loop, &b->reconnect);
-                b->backoff = b->backoff * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : b->backoff * 2;
+                schedule_reconnect(b);
                 return;
         }
         log_info("Connected to the system bus again.");
@@ -407,18 +420,10 @@ static void bus_disconnect(Bus *b, int error) {
         ev_io_stop(b->loop, &b->io);
         ev_timer_stop(b->loop, &b->timeout);
         ev_prepare_stop(b->loop, &b->prepare);
-        /* Whatever was sent may not have arrived: send it again (start, stop and reload are idempotent). */
-        while (b->flight) {
-                Request *q = b->flight;
-                b->flight = q->next;
-                q->slot = sd_bus_slot_unref(q->slot);
-                list_append(&b->queue, q);
-        }
+        requeue_in_flight(b);
         b->bus = sd_bus_flush_close_unref(b->bus);
         b->states_known = false;
-        ev_timer_set(&b->reconnect, b->backoff, 0.);
-        ev_timer_start(b->loop, &b->reconnect);
-        b->backoff = b->backoff * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : b->backoff * 2;
+        schedule_reconnect(b);
 }
 
 /* Connect, subscribe, watch JobRemoved and systemd's name, learn unit states. */
