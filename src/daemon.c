@@ -52,6 +52,7 @@ struct Daemon {
         ev_io inotify_io;
         ev_signal sig_hup, sig_term, sig_int;
         ev_timer watchdog, retry, rescan;
+        ev_periodic long_sleep;
         double retry_s;
         bool stopping;
 
@@ -561,6 +562,18 @@ static void on_inotify(struct ev_loop *loop, ev_io *w, int revents) {
                 log_error_errno(r, "Cannot read inotify events: %m");
 }
 
+/* libev wakes up every 60 s when no timer is pending, to notice jumps of the
+ * wall clock, unless it has a timerfd to tell it about them, and it sets one
+ * up for the first periodic watcher. This one exists for that: it is due in a
+ * year and then re-armed, so an idle daemon never wakes up on its own. */
+#define LONG_SLEEP_S (365. * 24 * 3600)
+
+static void on_long_sleep(struct ev_loop *loop, ev_periodic *p, int revents) {
+        (void) revents;
+        ev_periodic_set(p, ev_now(loop) + LONG_SLEEP_S, 0., NULL);
+        ev_periodic_again(loop, p);
+}
+
 static void on_watchdog(struct ev_loop *loop, ev_timer *t, int revents) {
         (void) loop;
         (void) t;
@@ -687,6 +700,7 @@ Daemon *daemon_free(Daemon *d) {
                 ev_timer_stop(d->loop, &d->watchdog);
                 ev_timer_stop(d->loop, &d->retry);
                 ev_timer_stop(d->loop, &d->rescan);
+                ev_periodic_stop(d->loop, &d->long_sleep);
                 ev_loop_destroy(d->loop);
         }
         watch_free(d->watch);
@@ -756,6 +770,7 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         d->rescan.data = d;
         ev_init(&d->watchdog, on_watchdog);
         d->watchdog.data = d;
+        ev_periodic_init(&d->long_sleep, on_long_sleep, ev_now(d->loop) + LONG_SLEEP_S, 0., NULL);
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -771,6 +786,7 @@ int daemon_run(Daemon *d) {
                 ev_signal_start(d->loop, &d->sig_hup);
                 ev_signal_start(d->loop, &d->sig_term);
                 ev_signal_start(d->loop, &d->sig_int);
+                ev_periodic_start(d->loop, &d->long_sleep);
                 /* Watch first, then scan: nothing slips between the two. */
                 if (watch_setup(d->watch) > 0)
                         log_warning("Some directories cannot be watched yet; retrying with backoff.");
