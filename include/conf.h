@@ -26,6 +26,7 @@ typedef struct Settings {
         unsigned settle_ms;        /* quiet time before a new cluster is acted on (default 1000) */
         unsigned config_settle_ms; /* quiet time after a change in /etc/patroni (default 200) */
         StartConfMode start_conf;  /* start.conf for clusters handed over to Patroni (default manual) */
+        bool takeover;             /* hand clusters that have data over to Patroni (default true) */
         char *template;            /* template path, NULL: /etc/patroni/config.yml.in, else packaged */
         char *unit;                /* unit name pattern, %i is VERSION-CLUSTER */
 } Settings;

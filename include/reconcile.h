@@ -16,6 +16,10 @@
  *  config removed or renamed away        stop the unit
  *  cluster settled, no config            generate the config
  *  cluster directory removed             log it, nothing else
+ *  config for a cluster marked for       instead of starting patroni@: start the
+ *  takeover (generated while the         takeover unit (takeover), when the config
+ *  cluster had data)                     is new or the cluster changed; with
+ *                                        takeover off, nothing (logged once)
  */
 
 typedef enum UnitState {
@@ -32,6 +36,7 @@ typedef struct ClusterFacts {
         bool cluster_present; /* /etc/postgresql/V/C/ */
         bool cluster_ready;   /* postgresql.conf with a port, readable, and settled */
         bool cluster_changed; /* its directory settled after events, or a start-up/reload/rescan looks at it */
+        bool takeover_pending; /* marked for a handover to Patroni (it had data when its config was generated) */
         UnitState unit;
 } ClusterFacts;
 
@@ -41,6 +46,7 @@ typedef struct ClusterMemo {
         bool cluster_known;
         bool skip_logged;
         bool generate_failed; /* do not retry until the cluster changes or settings are reloaded */
+        bool takeover_off_logged;
 } ClusterMemo;
 
 typedef enum Action {
@@ -50,11 +56,14 @@ typedef enum Action {
         ACTION_STOP = 1 << 3,
         ACTION_LOG_CLUSTER_GONE = 1 << 4,
         ACTION_LOG_SKIPPED = 1 << 5,
+        ACTION_TAKEOVER = 1 << 6,         /* start the takeover unit */
+        ACTION_LOG_TAKEOVER_OFF = 1 << 7, /* takeover: false leaves a cluster with data to pg-common */
 } Action;
 
 typedef struct Policy {
         bool autostart;
         bool reload_on_change;
+        bool takeover;
 } Policy;
 
 /* Returns a set of Action bits; *next is the memo to keep. */

@@ -47,6 +47,7 @@ Settings *settings_new(void) {
                 return NULL;
         s->autostart = true;
         s->reload_on_change = true;
+        s->takeover = true;
         s->settle_ms = 1000;
         s->config_settle_ms = 200;
         s->start_conf = START_CONF_MODE_MANUAL;
@@ -176,7 +177,7 @@ static int check_unit_pattern(const char *path, const yaml_event_t *e, const cha
 }
 
 static const char *const known_keys =
-        "include, exclude, autostart, reload_on_change, settle_ms, config_settle_ms, start_conf, template, unit";
+        "include, exclude, autostart, reload_on_change, settle_ms, config_settle_ms, start_conf, takeover, template, unit";
 
 static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret_error) {
         size_t top = 0, second = 0, docs = 0, end;
@@ -218,6 +219,8 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                         r = parse_bool(path, v, key, &s->autostart, ret_error);
                 else if (streq(key, "reload_on_change"))
                         r = parse_bool(path, v, key, &s->reload_on_change, ret_error);
+                else if (streq(key, "takeover"))
+                        r = parse_bool(path, v, key, &s->takeover, ret_error);
                 else if (streq(key, "settle_ms"))
                         r = parse_ms(path, v, key, 600000, &s->settle_ms, ret_error);
                 else if (streq(key, "config_settle_ms"))

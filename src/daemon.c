@@ -21,6 +21,7 @@
 #include "macro.h"
 #include "messages.h"
 #include "reconcile.h"
+#include "takeover.h"
 #include "units.h"
 #include "watch.h"
 
@@ -234,26 +235,34 @@ static void gather(Daemon *d, Item *it, bool cluster_changed, Gathered *g) {
                         it->memo.generate_failed = true;
                 }
         }
+        if (g->facts.config_present)
+                g->facts.takeover_pending = takeover_pending(d->rootfd, it->version, it->cluster);
         g->facts.unit = d->units ? units_state(d->units, g->unit) : UNIT_STATE_UNKNOWN;
 }
 
+static void request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char *unit);
+
 static void request(Daemon *d, UnitVerb verb, const Gathered *g) {
+        request_unit(d, verb, g, g->unit);
+}
+
+static void request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char *unit) {
         static const char *const ids[] = { [UNIT_START] = MESSAGE_UNIT_START, [UNIT_STOP] = MESSAGE_UNIT_STOP,
                                            [UNIT_RELOAD] = MESSAGE_UNIT_RELOAD };
         static const char *const what[] = { [UNIT_START] = "Starting", [UNIT_STOP] = "Stopping",
                                             [UNIT_RELOAD] = "Reloading" };
-        LogFields f = { .cluster = g->pgcluster, .unit = g->unit, .config_file = g->config_path,
+        LogFields f = { .cluster = g->pgcluster, .unit = unit, .config_file = g->config_path,
                         .message_id = ids[verb] };
         int r;
 
-        log_fields(LOG_INFO, 0, &f, "%s %s for %s.", what[verb], g->unit, g->pgcluster);
-        r = units_request(d->units, verb, g->unit, g->pgcluster);
+        log_fields(LOG_INFO, 0, &f, "%s %s for %s.", what[verb], unit, g->pgcluster);
+        r = units_request(d->units, verb, unit, g->pgcluster);
         if (r < 0) {
                 char msg[512];
-                snprintf(msg, sizeof(msg), "%s %s: %s", unit_verb_to_string(verb), g->unit, strerror(-r));
+                snprintf(msg, sizeof(msg), "%s %s: %s", unit_verb_to_string(verb), unit, strerror(-r));
                 set_error(d, msg);
-                log_fields(LOG_ERR, r, &((LogFields){ .cluster = g->pgcluster, .unit = g->unit }),
-                           "Failed to %s %s: %m", unit_verb_to_string(verb), g->unit);
+                log_fields(LOG_ERR, r, &((LogFields){ .cluster = g->pgcluster, .unit = unit }),
+                           "Failed to %s %s: %m", unit_verb_to_string(verb), unit);
                 return;
         }
         if (verb == UNIT_START)
@@ -297,6 +306,24 @@ static int render_for(Daemon *d, Item *it, const Gathered *g, GenOutput *out, Ge
         return gen_render(d->gen, &req, out, err);
 }
 
+/* A cluster that has data is marked for a handover before its configuration exists, so that the
+ * configuration never shows up without the mark (a crash between leaves a mark and no configuration,
+ * which the next scan completes). */
+static int mark_for_takeover(Daemon *d, Item *it, const Gathered *g, GenError *err) {
+        int r;
+
+        if (!takeover_cluster_has_data(d->rootfd, &g->cluster))
+                return 0;
+        r = takeover_mark(d->rootfd, it->version, it->cluster);
+        if (r < 0) {
+                err->status = GEN_WRITE_FAILED;
+                if (asprintf(&err->message, "cannot write %s/%s-%s: %s", TAKEOVER_DIR, it->version, it->cluster,
+                             fs_describe_error(r)) < 0)
+                        err->message = NULL;
+        }
+        return r;
+}
+
 static void execute(Daemon *d, Item *it, unsigned actions, const Gathered *g, bool generate) {
         if (actions & ACTION_LOG_SKIPPED)
                 log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_CLUSTER_SKIPPED }),
@@ -309,6 +336,23 @@ static void execute(Daemon *d, Item *it, unsigned actions, const Gathered *g, bo
                 log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster, .unit = g->unit }),
                            "%s is in the failed state; clearing it and starting it again (see journalctl -u %s).",
                            g->unit, g->unit);
+        if (actions & ACTION_LOG_TAKEOVER_OFF)
+                log_fields(LOG_NOTICE, 0,
+                           &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path,
+                                          .message_id = MESSAGE_TAKEOVER_OFF }),
+                           "Not handing %s over to Patroni (takeover: false): it stays with pg-common and %s is not "
+                           "started. Remove %s/%s-%s once Patroni may run it.",
+                           g->pgcluster, g->unit, TAKEOVER_DIR, it->version, it->cluster);
+        if (actions & ACTION_TAKEOVER) {
+                char unit[256];
+                (void) takeover_unit_name(it->version, it->cluster, unit, sizeof(unit));
+                log_fields(LOG_INFO, 0,
+                           &((LogFields){ .cluster = g->pgcluster, .unit = unit, .config_file = g->config_path,
+                                          .message_id = MESSAGE_TAKEOVER_START }),
+                           "%s has data and runs under pg-common: handing it over to Patroni with %s.", g->pgcluster,
+                           unit);
+                request_unit(d, UNIT_START, g, unit);
+        }
         if (actions & ACTION_STOP)
                 request(d, UNIT_STOP, g);
         if (actions & ACTION_START)
@@ -318,7 +362,7 @@ static void execute(Daemon *d, Item *it, unsigned actions, const Gathered *g, bo
         if ((actions & ACTION_GENERATE) && generate) {
                 GenOutput out = {};
                 GenError err = {};
-                if (render_for(d, it, g, &out, &err) >= 0)
+                if (render_for(d, it, g, &out, &err) >= 0 && mark_for_takeover(d, it, g, &err) >= 0)
                         (void) gen_write(d->gen, &out, false, &err);
                 generated(d, it, &out, &err);
                 gen_output_done(&out);
@@ -328,7 +372,9 @@ static void execute(Daemon *d, Item *it, unsigned actions, const Gathered *g, bo
 
 /* Decide and act for one cluster. CLUSTER_CHANGED: its directory settled after events. */
 static void reconcile_item(Daemon *d, Item *it, bool cluster_changed) {
-        Policy policy = { .autostart = d->settings->autostart, .reload_on_change = d->settings->reload_on_change };
+        Policy policy = { .autostart = d->settings->autostart,
+                          .reload_on_change = d->settings->reload_on_change,
+                          .takeover = d->settings->takeover };
         ClusterMemo next;
         Gathered g;
         unsigned actions;
@@ -342,7 +388,9 @@ static void reconcile_item(Daemon *d, Item *it, bool cluster_changed) {
 
 /* Everything at once (start-up, rescan, reload): configurations to generate are written as one batch. */
 static void reconcile_all(Daemon *d) {
-        Policy policy = { .autostart = d->settings->autostart, .reload_on_change = d->settings->reload_on_change };
+        Policy policy = { .autostart = d->settings->autostart,
+                          .reload_on_change = d->settings->reload_on_change,
+                          .takeover = d->settings->takeover };
         Item **todo = NULL;
         GenOutput *outs = NULL;
         GenError *errs = NULL;
@@ -375,7 +423,8 @@ static void reconcile_all(Daemon *d) {
                 actions = reconcile_decide(&g.facts, &it->memo, &policy, &next);
                 it->memo = next;
                 execute(d, it, actions & ~(unsigned) ACTION_GENERATE, &g, false);
-                if ((actions & ACTION_GENERATE) && render_for(d, it, &g, &outs[n], &errs[n]) >= 0)
+                if ((actions & ACTION_GENERATE) && render_for(d, it, &g, &outs[n], &errs[n]) >= 0 &&
+                    mark_for_takeover(d, it, &g, &errs[n]) >= 0)
                         todo[n++] = it;
                 else if (actions & ACTION_GENERATE) {
                         generated(d, it, &outs[n], &errs[n]);

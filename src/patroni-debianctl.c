@@ -8,6 +8,7 @@
 
 #include "fsutil.h"
 #include "generate.h"
+#include "takeover.h"
 #include "log.h"
 #include "macro.h"
 
@@ -57,6 +58,27 @@ typedef struct Globals {
         const char *root;
 } Globals;
 
+
+/* Like the daemon: a cluster that already has data is marked for a handover before its configuration is written. */
+static int mark_for_takeover(int rootfd, const GenRequest *req, bool *marked, GenError *err) {
+        PgCluster c = {};
+        int r = pgcommon_read_cluster(rootfd, req->version, req->cluster, &c);
+
+        if (r >= 0 && takeover_cluster_has_data(rootfd, &c)) {
+                r = takeover_mark(rootfd, req->version, req->cluster);
+                if (r < 0) {
+                        err->status = GEN_WRITE_FAILED;
+                        if (asprintf(&err->message, "cannot write %s/%s-%s: %s", TAKEOVER_DIR, req->version,
+                                     req->cluster, fs_describe_error(r)) < 0)
+                                err->message = NULL;
+                } else
+                        *marked = true;
+        } else
+                r = 0;
+        pgcluster_done(&c);
+        return r;
+}
+
 static int cmd_generate(Globals *g, int argc, char **argv) {
         enum { ARG_ROOT = 0x100, ARG_HOSTIP, ARG_NETWORK, ARG_PORT, ARG_VIP, ARG_ENDPOINT, ARG_FORCE, ARG_STDOUT, ARG_TEMPLATE };
         static const struct option options[] = {
@@ -82,7 +104,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                 .default_vip_template = PKGDATADIR "/vip.in",
                 .temp_max_age_s = GEN_TEMP_MAX_AGE_S,
         };
-        bool to_stdout = false;
+        bool to_stdout = false, marked = false;
         int c, status;
 
         argv[0] = (char *) program; /* getopt's messages name the program, not "generate" */
@@ -143,6 +165,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
         }
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
+            (!to_stdout && mark_for_takeover(rootfd, &req, &marked, &err) < 0) ||
             (!to_stdout && gen_write(in, &out, req.force, &err) < 0)) {
                 log_error("%s", err.message ? err.message : "out of memory");
                 status = err.status ? (int) err.status : GEN_FAILED;
@@ -164,6 +187,9 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                        out.api_port);
                 if (out.vip)
                         printf("Wrote %s/%s\n", PATRONI_DIR, out.vip_name);
+                if (marked)
+                        printf("%s/%s has data: marked for a handover to Patroni (%s/%s-%s), which patroni-debiand "
+                               "carries out\n", req.version, req.cluster, TAKEOVER_DIR, req.version, req.cluster);
         }
         gen_output_done(&out);
         return fflush(stdout) == 0 ? 0 : GEN_FAILED;

@@ -23,7 +23,19 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
         next->skip_logged = false;
 
         /* The configuration: the only signal to start and stop a unit. */
-        if (f->config_present) {
+        if (f->config_present && f->takeover_pending) {
+                /* Handed over by the takeover unit, which starts patroni@ itself when the time comes. Tried
+                 * again whenever the cluster changes or a start-up, reload or rescan looks at it. */
+                if (p->takeover && (!prev->config_known || f->cluster_changed))
+                        a |= ACTION_TAKEOVER;
+                else if (!p->takeover && !prev->takeover_off_logged) {
+                        a |= ACTION_LOG_TAKEOVER_OFF;
+                        next->takeover_off_logged = true;
+                }
+                next->config_known = true;
+                next->config_hash = f->config_hash;
+        } else if (f->config_present) {
+                next->takeover_off_logged = false;
                 if (!prev->config_known) {
                         /* new, or first seen since start-up: this is what brings Patroni up at boot */
                         if (p->autostart && f->unit != UNIT_STATE_ACTIVE)
@@ -57,7 +69,8 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
 }
 
 const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
-        static const char *const names[] = { "generate", "start", "reload", "stop", "log-cluster-gone", "log-skipped" };
+        static const char *const names[] = { "generate",         "start",       "reload",   "stop",
+                                             "log-cluster-gone", "log-skipped", "takeover", "log-takeover-off" };
         size_t n = 0;
 
         buf[0] = 0;

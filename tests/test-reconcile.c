@@ -12,7 +12,9 @@ typedef struct Row {
         ClusterMemo next;
 } Row;
 
-#define ON { .autostart = true, .reload_on_change = true }
+#define ON { .autostart = true, .reload_on_change = true, .takeover = true }
+#define NO_TAKEOVER { .autostart = true, .reload_on_change = true, .takeover = false }
+#define MARKED .takeover_pending = true
 #define IN .in_scope = true
 
 static const Row rows[] = {
@@ -103,6 +105,42 @@ static const Row rows[] = {
           { IN, .config_present = true, .config_hash = 5, .cluster_present = true, .cluster_ready = true,
             .cluster_changed = true }, {}, ON,
           "start", { .config_known = true, .config_hash = 5, .cluster_known = true } },
+        { "marked cluster: its new config starts the takeover unit, not patroni@",
+          { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true, .cluster_ready = true },
+          { .cluster_known = true }, ON,
+          "takeover", { .config_known = true, .config_hash = 5, .cluster_known = true } },
+        { "marked cluster at start-up (a handover cut short): takeover again",
+          { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true, .cluster_changed = true },
+          {}, ON,
+          "takeover", { .config_known = true, .config_hash = 5, .cluster_known = true } },
+        { "marked cluster whose directory changed (or a reload): tried again",
+          { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true, .cluster_changed = true },
+          { .config_known = true, .config_hash = 5, .cluster_known = true }, ON,
+          "takeover", { .config_known = true, .config_hash = 5, .cluster_known = true } },
+        { "marked cluster, nothing changed: nothing",
+          { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true },
+          { .config_known = true, .config_hash = 5, .cluster_known = true }, ON,
+          "none", { .config_known = true, .config_hash = 5, .cluster_known = true } },
+        { "marked cluster, config edited: no reload of a Patroni that may not run yet",
+          { IN, MARKED, .config_present = true, .config_hash = 6, .cluster_present = true },
+          { .config_known = true, .config_hash = 5, .cluster_known = true }, ON,
+          "none", { .config_known = true, .config_hash = 6, .cluster_known = true } },
+        { "marked cluster, takeover off: nothing started, logged once",
+          { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true }, { .cluster_known = true },
+          NO_TAKEOVER,
+          "log-takeover-off",
+          { .config_known = true, .config_hash = 5, .cluster_known = true, .takeover_off_logged = true } },
+        { "marked cluster, takeover off, already logged",
+          { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true, .cluster_changed = true },
+          { .config_known = true, .config_hash = 5, .cluster_known = true, .takeover_off_logged = true }, NO_TAKEOVER,
+          "none", { .config_known = true, .config_hash = 5, .cluster_known = true, .takeover_off_logged = true } },
+        { "handed over (mark gone): the known config is not started again",
+          { IN, .config_present = true, .config_hash = 5, .cluster_present = true, .unit = UNIT_STATE_ACTIVE },
+          { .config_known = true, .config_hash = 5, .cluster_known = true }, ON,
+          "none", { .config_known = true, .config_hash = 5, .cluster_known = true } },
+        { "marked cluster's config removed: stop patroni@",
+          { IN, MARKED, .cluster_present = true }, { .config_known = true, .config_hash = 5, .cluster_known = true }, ON,
+          "stop", { .cluster_known = true } },
 };
 
 START_TEST(test_table) {

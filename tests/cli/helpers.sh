@@ -101,6 +101,20 @@ run pg_clonecluster_patroni --scope=15-y --datadir="$T/data/y" --connstring=host
 check "pg_basebackup failing: no pg_createcluster, exit 1" "1 pg_clonecluster_patroni: pg_basebackup into $T/data/y failed 0" \
         "$rc $err $(echo "$calls" | grep -c '^pg_createcluster')"
 
+# The takeover helper (Python): its usage, a bad name refused before anything is touched, and lint.
+tk=$top_srcdir/src/helpers/patroni-debiand-takeover.in
+out=$(/usr/bin/python3 "$tk" 2>&1); rc=$?
+check "takeover helper without a cluster: usage, exit 2" "2 usage: patroni-debiand-takeover VERSION-CLUSTER" "$rc $out"
+out=$(/usr/bin/python3 "$tk" 'x-../etc' 2>&1); rc=$?
+check "takeover helper refuses a name that is not VERSION-CLUSTER" "1 yes" \
+        "$rc $(grep -q "is not VERSION-CLUSTER" <<<"$out" && echo yes)"
+if command -v pyflakes3 >/dev/null; then
+        out=$(pyflakes3 "$tk" 2>&1)
+        check "takeover helper: pyflakes-clean" "0 " "$? $out"
+else
+        skip "pyflakes3 not installed"
+fi
+
 if command -v shellcheck >/dev/null; then
         out=$(cd "$T" && shellcheck -s sh -x -P "$top_srcdir/src/helpers" pg_createcluster_patroni pg_clonecluster_patroni 2>&1 &&
                 shellcheck -s sh "$top_srcdir/src/helpers/common.sh" 2>&1)

@@ -65,6 +65,9 @@ container_prepare() {
         [ -n "$unit" ] && [ -n "$catalog" ] && [ -n "$CTL_INSIDE" ] ||
                 { echo "# the installed unit, catalog or patroni-debianctl is missing"; return 1; }
         cp "$unit" "$r/etc/systemd/system/patroni-debiand.service"
+        unit=$(find "$r$prefix" -name 'patroni-debiand-takeover@.service' | head -1)
+        [ -n "$unit" ] || { echo "# the installed takeover unit is missing"; return 1; }
+        cp "$unit" "$r/etc/systemd/system/"
         mkdir -p "$r/usr/local/lib/systemd/catalog"
         [ "$catalog" -ef "$r/usr/local/lib/systemd/catalog/patroni-debiand.catalog" ] ||
                 cp "$catalog" "$r/usr/local/lib/systemd/catalog/"
@@ -75,6 +78,15 @@ container_prepare() {
                 "su-$RANDOM$RANDOM" "rep-$RANDOM$RANDOM" "rw-$RANDOM$RANDOM" >"$r/etc/patroni/env.conf"
         chmod 600 "$r/etc/patroni/env.conf"
         printf 'settle_ms: 500\n' >"$r/etc/patroni/patroni-debiand.yml"
+}
+
+# container_reboot: shut the container down (its systemd stops every unit) and boot it again, same disk.
+container_reboot() {
+        kill -TERM "$NSPAWN"
+        for _ in $(seq 150); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.2; done
+        kill -0 "$NSPAWN" 2>/dev/null && return 1
+        NSPAWN=
+        container_boot
 }
 
 container_boot() {
