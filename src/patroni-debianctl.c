@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include "takeover.h"
 #include "log.h"
 #include "macro.h"
+#include "pgcommon.h"
 
 static const char *program = "patroni-debianctl";
 
@@ -22,6 +26,9 @@ static void help(void) {
                "                      Write /etc/patroni/VERSION-CLUSTER.yml for a pg-common cluster\n"
                "                      from /etc/patroni/config.yml.in (or the packaged template) and\n"
                "                      /etc/patroni/dcs.yml (or /etc/default/patroni).\n"
+               "  ctl VERSION/CLUSTER [PATRONICTL-ARGS...]\n"
+               "                      Run patronictl -c /etc/patroni/VERSION-CLUSTER.yml PATRONICTL-ARGS\n"
+               "                      (VERSION-CLUSTER is accepted too); its exit status is kept.\n"
                "\n"
                "Options of generate (also accepted after VERSION CLUSTER):\n"
                "  --hostip=ADDRESS    Address Patroni and PostgreSQL advertise (default: this host's)\n"
@@ -38,6 +45,7 @@ static void help(void) {
                "  -h --help           Show this help\n"
                "  --version           Show the version\n"
                "\n"
+               "Exit status of ctl: patronictl's; 2 unknown cluster or usage error, 127 no patronictl.\n"
                "Exit status of generate: 0 written, 2 usage error, 3 no such PostgreSQL version,\n"
                "4 configuration exists, 5 invalid input, 6 write failure, 1 other failure.\n",
                program);
@@ -195,6 +203,118 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
         return fflush(stdout) == 0 ? 0 : GEN_FAILED;
 }
 
+
+static int cmp_str(const void *a, const void *b) {
+        return pgcommon_version_compare(*(char *const *) a, *(char *const *) b) ?: strcmp(*(char *const *) a,
+                                                                                           *(char *const *) b);
+}
+
+/* The clusters with a Patroni configuration, as "V/C, V/C" (sorted), for an error message. */
+static char *known_configs(int rootfd) {
+        _cleanup_close_ int fd = fs_open_in_root(rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, false);
+        char **names = NULL, *out = NULL;
+        size_t n = 0, len = 0;
+        DIR *dir;
+        struct dirent *de;
+
+        if (fd < 0 || !(dir = fdopendir(fd)))
+                return strdup("none");
+        fd = -1;
+        while ((de = readdir(dir))) {
+                char version[64], cluster[NAME_MAX + 1], inst[NAME_MAX + 1], **more;
+                size_t l = strlen(de->d_name);
+                if (l < 5 || !streq(de->d_name + l - 4, ".yml"))
+                        continue;
+                snprintf(inst, sizeof(inst), "%.*s", (int) (l - 4), de->d_name);
+                if (pgcommon_split_instance(inst, version, sizeof(version), cluster, sizeof(cluster)) < 0)
+                        continue;
+                more = reallocarray(names, n + 1, sizeof(char *));
+                if (!more)
+                        break;
+                names = more;
+                if (asprintf(&names[n], "%s/%s", version, cluster) < 0)
+                        break;
+                len += strlen(names[n]) + 2;
+                n++;
+        }
+        closedir(dir);
+        if (n)
+                qsort(names, n, sizeof(char *), cmp_str);
+        out = calloc(1, len + 5);
+        for (size_t i = 0; out && i < n; i++) {
+                if (i)
+                        strcat(out, ", ");
+                strcat(out, names[i]);
+        }
+        if (out && !n)
+                strcpy(out, "none");
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return out;
+}
+
+/* ctl VERSION/CLUSTER ARGS...: exec patronictl with the cluster's configuration. */
+static int cmd_ctl(const Globals *g, int argc, char **argv) {
+        char version[64], cluster[NAME_MAX + 1], inst[NAME_MAX + 1], path[PATH_MAX];
+        _cleanup_close_ int rootfd = -1, fd = -1;
+        const char *sep;
+
+        if (argc < 2 || streq(argv[1], "-h") || streq(argv[1], "--help")) {
+                if (argc >= 2) {
+                        help();
+                        return 0;
+                }
+                log_error("ctl needs VERSION/CLUSTER, e.g. \"ctl 15/main list\" (see --help)");
+                return GEN_USAGE;
+        }
+        sep = strchr(argv[1], '/');
+        if ((size_t) snprintf(inst, sizeof(inst), "%s", argv[1]) >= sizeof(inst)) {
+                log_error("invalid cluster \"%s\"", argv[1]);
+                return GEN_USAGE;
+        }
+        if (sep)
+                inst[sep - argv[1]] = '-';
+        if (pgcommon_split_instance(inst, version, sizeof(version), cluster, sizeof(cluster)) < 0 ||
+            (sep && strchr(sep + 1, '/'))) {
+                log_error("invalid cluster \"%s\": expected VERSION/CLUSTER or VERSION-CLUSTER", argv[1]);
+                return GEN_USAGE;
+        }
+        rootfd = fs_open_root(g->root);
+        if (rootfd < 0) {
+                log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
+                return GEN_USAGE;
+        }
+        snprintf(path, sizeof(path), PATRONI_DIR "/%s-%s.yml", version, cluster);
+        fd = fs_open_in_root(rootfd, path, O_PATH, false);
+        if (fd < 0) {
+                _cleanup_free_ char *known = known_configs(rootfd);
+                log_error("unknown cluster %s/%s: %s: %s (clusters with a Patroni configuration: %s)", version,
+                          cluster, path, fd == -ENOENT ? "does not exist" : fs_describe_error(fd),
+                          known ? known : "?");
+                return GEN_USAGE;
+        }
+        /* patronictl runs the user's way; the configuration is named by its path in the root. */
+        char full[PATH_MAX];
+        if ((size_t) snprintf(full, sizeof(full), "%s%s", streq(g->root, "/") ? "" : g->root, path) >= sizeof(full)) {
+                log_error("path too long below %s", g->root);
+                return GEN_USAGE;
+        }
+        char **args = calloc((size_t) argc + 3, sizeof(char *));
+        if (!args)
+                return log_oom(), GEN_FAILED;
+        args[0] = (char *) "patronictl";
+        args[1] = (char *) "-c";
+        args[2] = full;
+        for (int i = 2; i < argc; i++)
+                args[i + 1] = argv[i];
+        fflush(stdout);
+        execvp(args[0], args);
+        log_error_errno(errno, "cannot run patronictl: %m (is the patroni package installed?)");
+        free(args);
+        return 127;
+}
+
 int main(int argc, char **argv) {
         enum { ARG_ROOT = 0x100, ARG_VERSION };
         static const struct option options[] = {
@@ -229,6 +349,8 @@ int main(int argc, char **argv) {
         }
         if (streq(argv[optind], "generate"))
                 return cmd_generate(&g, argc - optind, argv + optind);
+        if (streq(argv[optind], "ctl"))
+                return cmd_ctl(&g, argc - optind, argv + optind);
 
         log_error("unknown command \"%s\" (see --help)", argv[optind]);
         return GEN_USAGE;

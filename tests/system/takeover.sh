@@ -75,6 +75,8 @@ check "each step logged with the cluster's field" "yes" \
         "$(inside journalctl -q -o cat PGCLUSTER=15/gamma SYSLOG_IDENTIFIER=patroni-debiand-takeover | grep -q 'Step 2: start.conf says manual' && echo yes)"
 downtime=$(inside journalctl -q -o cat PGCLUSTER=15/gamma MESSAGE_ID=a6c2e9f14d7b4a3c8e5f1d0b9a2c7e64 | sed -n 's/.*(\([0-9.]*\) s without connections).*/\1/p' | tail -1)
 echo "# handover downtime, 15/gamma (idle): ${downtime:-?} s without connections"
+check "patroni-debianctl ctl 15/gamma list: patronictl on the right configuration" "Leader running" \
+        "$(inside "$CTL_INSIDE" ctl 15/gamma list -f json | /usr/bin/python3 -c 'import json,sys; print(" ".join(m["Role"]+" "+m["State"] for m in json.load(sys.stdin)))')"
 lap "scenario 1 (pg_createcluster --start)"
 
 # 2. Without --start: the handover starts it, then hands it over.
