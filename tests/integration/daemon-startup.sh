@@ -48,7 +48,7 @@ out=$("$DAEMON" --frobnicate 2>&1); rc=$?
 check "unknown option" "2" "$rc"
 
 # The real pg_createcluster, writing into the watched tree through a bind mount
-# in a private mount namespace: one configuration, one start.
+# in a private mount namespace: one configuration, and (the cluster has data) one handover.
 if is_root && command -v pg_createcluster >/dev/null && [ -x /usr/lib/postgresql/15/bin/initdb ]; then
         new_daemon_root
         mkdir -p "$R/var/lib/postgresql" "$R/var/log/postgresql"
@@ -60,10 +60,14 @@ if is_root && command -v pg_createcluster >/dev/null && [ -x /usr/lib/postgresql
                 chown postgres:postgres /var/lib/postgresql /var/log/postgresql &&
                 pg_createcluster -p 5499 15 realtest >/dev/null' _ "$R" 2>"$R/createcluster.err"
         check "pg_createcluster ran" "0" "$?"
-        wait_for 'dry-run: start patroni@15-realtest.service' 1 10
+        wait_for 'dry-run: start patroni-debiand-takeover@15-realtest.service' 1 10
         quiet 1500
         expect_count "real pg_createcluster: one configuration" 'Generated /etc/patroni/15-realtest.yml' 1
-        expect_count "real pg_createcluster: one start" '^dry-run: start patroni@15-realtest.service 15/realtest$' 1
+        expect_count "real pg_createcluster: one handover" \
+                '^dry-run: start patroni-debiand-takeover@15-realtest.service 15/realtest$' 1
+        expect_count "real pg_createcluster: no direct start of Patroni" '^dry-run: start patroni@' 0
+        check "real pg_createcluster: marked for the handover" "15/realtest" \
+                "$(cat "$R/var/lib/patroni-debiand/takeover/15-realtest")"
         check "with its port" "5499" "$(yaml_get "$R/etc/patroni/15-realtest.yml" "d['postgresql']['listen'].rsplit(':', 1)[1]")"
         stop_daemon
 else
