@@ -11,6 +11,9 @@ typedef struct PatroniConf {
         char *name;
         char *dcs_type;  /* etcd3, etcd, consul, zookeeper, ... */
         int restapi_port; /* from restapi.listen, 0 if none */
+        char *restapi_address; /* restapi.connect_address, else restapi.listen; NULL if neither */
+        bool restapi_tls;      /* restapi.certfile is set */
+        int postgresql_port;   /* from postgresql.listen, 0 if none */
 } PatroniConf;
 
 void patroniconf_done(PatroniConf *c);

@@ -9,12 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "fsutil.h"
 #include "generate.h"
 #include "takeover.h"
 #include "log.h"
 #include "macro.h"
 #include "pgcommon.h"
+#include "status.h"
 
 static const char *program = "patroni-debianctl";
 
@@ -26,6 +28,9 @@ static void help(void) {
                "                      Write /etc/patroni/VERSION-CLUSTER.yml for a pg-common cluster\n"
                "                      from /etc/patroni/config.yml.in (or the packaged template) and\n"
                "                      /etc/patroni/dcs.yml (or /etc/default/patroni).\n"
+               "  list [--json]       One row per pg-common cluster and per configuration: port, whether\n"
+               "                      the configuration is generated, the Patroni unit's state and the\n"
+               "                      member's role and state from its REST API\n"
                "  ctl VERSION/CLUSTER [PATRONICTL-ARGS...]\n"
                "                      Run patronictl -c /etc/patroni/VERSION-CLUSTER.yml PATRONICTL-ARGS\n"
                "                      (VERSION-CLUSTER is accepted too); its exit status is kept.\n"
@@ -315,6 +320,57 @@ static int cmd_ctl(const Globals *g, int argc, char **argv) {
         return 127;
 }
 
+
+/* list [--json]: what pg-common, /etc/patroni, systemd and Patroni say about each cluster. */
+static int cmd_list(const Globals *g, int argc, char **argv) {
+        _cleanup_close_ int rootfd = -1;
+        _cleanup_free_ char *error = NULL;
+        Settings *s = NULL;
+        StatusRow *rows = NULL;
+        size_t n = 0;
+        bool json = false;
+        int r;
+
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--json"))
+                        json = true;
+                else if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
+                        help();
+                        return 0;
+                } else {
+                        log_error("list: unexpected argument \"%s\" (only --json)", argv[i]);
+                        return GEN_USAGE;
+                }
+        }
+        rootfd = fs_open_root(g->root);
+        if (rootfd < 0) {
+                log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
+                return GEN_USAGE;
+        }
+        r = settings_load(rootfd, SETTINGS_PATH, &s, &error);
+        if (r < 0) {
+                log_warning("%s; include/exclude not applied", error ? error : "cannot read " SETTINGS_PATH);
+                s = settings_new();
+                if (!s)
+                        return log_oom(), GEN_FAILED;
+        }
+        r = status_collect(rootfd, s, &rows, &n);
+        if (r < 0) {
+                log_error_errno(r, "cannot list the clusters: %m");
+                settings_free(s);
+                return GEN_FAILED;
+        }
+        status_units(rows, n, s);
+        status_patroni(rows, n, 1000);
+        if (json)
+                status_print_json(stdout, rows, n);
+        else
+                status_print_table(stdout, rows, n);
+        free(rows);
+        settings_free(s);
+        return fflush(stdout) == 0 ? 0 : GEN_FAILED;
+}
+
 int main(int argc, char **argv) {
         enum { ARG_ROOT = 0x100, ARG_VERSION };
         static const struct option options[] = {
@@ -349,6 +405,8 @@ int main(int argc, char **argv) {
         }
         if (streq(argv[optind], "generate"))
                 return cmd_generate(&g, argc - optind, argv + optind);
+        if (streq(argv[optind], "list"))
+                return cmd_list(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "ctl"))
                 return cmd_ctl(&g, argc - optind, argv + optind);
 

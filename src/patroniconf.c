@@ -15,6 +15,7 @@ void patroniconf_done(PatroniConf *c) {
         free(c->namespace);
         free(c->name);
         free(c->dcs_type);
+        free(c->restapi_address);
         *c = (PatroniConf){};
 }
 
@@ -178,6 +179,19 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                         return fail(ret_error, map_get(d, restapi, "listen"), "restapi.listen \"%s\" has no valid port",
                                     v);
                 c->restapi_port = r < 0 ? 0 : r;
+        }
+        const char *connect = scalar(map_get(d, restapi, "connect_address"));
+        if (connect || v) {
+                c->restapi_address = strdup(connect ? connect : v);
+                if (!c->restapi_address)
+                        return -ENOMEM;
+        }
+        c->restapi_tls = scalar(map_get(d, restapi, "certfile")) != NULL;
+        v = scalar(map_get(d, map_get(d, root, "postgresql"), "listen"));
+        if (v) {
+                /* "*:5432", "host1,host2:5432": the port follows the last colon */
+                r = patroniconf_port_of(v);
+                c->postgresql_port = r < 0 ? 0 : r;
         }
         return 0;
 }

@@ -77,6 +77,8 @@ downtime=$(inside journalctl -q -o cat PGCLUSTER=15/gamma MESSAGE_ID=a6c2e9f14d7
 echo "# handover downtime, 15/gamma (idle): ${downtime:-?} s without connections"
 check "patroni-debianctl ctl 15/gamma list: patronictl on the right configuration" "Leader running" \
         "$(inside "$CTL_INSIDE" ctl 15/gamma list -f json | /usr/bin/python3 -c 'import json,sys; print(" ".join(m["Role"]+" "+m["State"] for m in json.load(sys.stdin)))')"
+check "patroni-debianctl list: 15/gamma's configuration, unit and member" "generated active Leader running" \
+        "$(inside "$CTL_INSIDE" list | awk '$2 == "gamma" { print $4, $5, $6, $7 }')"
 lap "scenario 1 (pg_createcluster --start)"
 
 # 2. Without --start: the handover starts it, then hands it over.

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "conf.h"
+
+/* One row of "patroni-debianctl list": a pg-common cluster, or a configuration without one. */
+typedef struct StatusRow {
+        char version[32];
+        char cluster[NAME_MAX + 1];
+        int port;           /* 0: unknown */
+        const char *config; /* "generated", "admin", "none", "excluded", or "present" (exists, not readable) */
+        char unit[32];      /* the Patroni unit's ActiveState, "-" without a bus */
+        char patroni[64];   /* "Leader running", "Replica streaming", ..., "-" if unreachable */
+        char api[300];      /* REST API host:port from the configuration, "" if unknown */
+        bool api_tls;
+} StatusRow;
+
+/* Rows for every cluster and every VERSION-CLUSTER.yml below ROOTFD, sorted; unit and Patroni still "-". */
+int status_collect(int rootfd, const Settings *s, StatusRow **ret, size_t *ret_n);
+
+/* ActiveState of each row's unit (SETTINGS' pattern) over the system bus; rows stay "-" without one. */
+void status_units(StatusRow *rows, size_t n, const Settings *s);
+
+/* Each reachable member's role and state from GET /patroni, all at once, within TIMEOUT_MS. */
+void status_patroni(StatusRow *rows, size_t n, int timeout_ms);
+
+/* "Leader running" from a /patroni response body; -EINVAL if it is not one. */
+int status_member_from_json(const char *body, char *buf, size_t size);
+
+void status_print_table(FILE *f, const StatusRow *rows, size_t n);
+void status_print_json(FILE *f, const StatusRow *rows, size_t n);

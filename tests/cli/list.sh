@@ -1,0 +1,88 @@
+#!/bin/bash
+# patroni-debianctl list: clusters and configurations, who wrote each
+# configuration, and each member's role and state from its REST API.
+. "$(dirname "$0")/lib.sh"
+
+new_root
+new_cluster "$R" 15 main 5432
+new_cluster "$R" 15 my-db 5433
+new_cluster "$R" 15 bare 5434
+new_cluster "$R" 16 skipped 5435
+printf 'exclude: ["16/*"]\n' >"$R/etc/patroni/patroni-debiand.yml"
+
+# Fake Patroni REST APIs on loopback: a leader, a replica, and one that accepts and never answers.
+/usr/bin/python3 - "$R" <<'PY' &
+import http.server, json, socket, sys, threading
+root = sys.argv[1]
+answers = {
+    "leader": {"state": "running", "role": "master", "replication": [{"usename": "replicator", "state": "streaming"}],
+               "patroni": {"version": "3.0.2", "scope": "15-main"}},
+    "replica": {"state": "running", "role": "replica", "replication_state": "streaming", "patroni": {"scope": "15-my-db"}},
+}
+ports = {}
+def serve(kind):
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(answers[kind]).encode() if self.path == "/patroni" else b"{}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        def log_message(self, *a):
+            pass
+    s = http.server.HTTPServer(("127.0.0.1", 0), H)
+    ports[kind] = s.server_address[1]
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+serve("leader")
+serve("replica")
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(8)
+ports["silent"] = silent.getsockname()[1]
+with open(root + "/ports", "w") as f:
+    f.write("%d %d %d\n" % (ports["leader"], ports["replica"], ports["silent"]))
+threading.Event().wait(60)
+PY
+CLEANUP+=("kill $!")
+for _ in $(seq 100); do [ -s "$R/ports" ] && break; sleep 0.05; done
+read -r p_leader p_replica p_silent <"$R/ports"
+"$CTL" generate --root "$R" --hostip=127.0.0.1 15 main >/dev/null
+sed -i "s/127.0.0.1:8008/127.0.0.1:$p_leader/" "$R/etc/patroni/15-main.yml"
+# An admin's configuration, and one for a replica that has no cluster yet (before its clone).
+printf 'scope: 15-my-db\nrestapi:\n  listen: "*:%s"\npostgresql:\n  listen: "*:5433"\n' "$p_replica" >"$R/etc/patroni/15-my-db.yml"
+printf 'scope: 15-clone\nrestapi:\n  connect_address: "127.0.0.1:%s"\npostgresql:\n  listen: "*:5440"\n' "$p_silent" \
+        >"$R/etc/patroni/15-clone.yml"
+
+out=$("$CTL" --root "$R" list); rc=$?
+echo "$out" | sed 's/^/# /'
+row() { awk -v v="$1" -v c="$2" '$1 == v && $2 == c { $1 = $1; print }' <<<"$out"; }
+check "list: exit 0" "0" "$rc"
+check "list: header" "Ver Cluster Port Config Unit Patroni" "$(head -1 <<<"$out" | tr -s ' ')"
+check "generated configuration, leader" "15 main 5432 generated - Leader running" "$(row 15 main)"
+check "an admin's configuration, replica streaming (wildcard listen address)" "15 my-db 5433 admin - Replica streaming" \
+        "$(row 15 my-db)"
+check "a cluster without configuration" "15 bare 5434 none - -" "$(row 15 bare)"
+check "an excluded cluster" "16 skipped 5435 excluded - -" "$(row 16 skipped)"
+check "a configuration without a cluster; a REST API that does not answer shows -" "15 clone 5440 admin - -" \
+        "$(row 15 clone)"
+check "sorted by version, then name" "15/bare 15/clone 15/main 15/my-db 16/skipped " \
+        "$(tail -n +2 <<<"$out" | awk '{ printf "%s/%s ", $1, $2 }')"
+
+json=$("$CTL" --root "$R" list --json)
+check "--json: the same rows" "15 main 5432 generated None Leader running|15 my-db 5433 admin None Replica streaming|" \
+        "$(/usr/bin/python3 -c 'import json,sys
+for r in json.load(sys.stdin):
+    if r["cluster"] in ("main", "my-db"):
+        print(r["version"], r["cluster"], r["port"], r["config"], r["unit"], r["patroni"], end="|")' <<<"$json")"
+out=$("$CTL" --root "$R" list --frob 2>&1); rc=$?
+check "list: an unknown option" "2 patroni-debianctl: error: list: unexpected argument \"--frob\" (only --json)" "$rc $out"
+
+if is_root && id nobody >/dev/null 2>&1; then
+        chmod 755 "$R"
+        out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" --root "$R" list 2>&1); rc=$?
+        check "as an unprivileged user: what it may read" "0 15 main 5432 present - -" "$rc $(awk '$2 == "main" { $1 = $1; print }' <<<"$out")"
+else
+        skip "list as an unprivileged user (needs root to switch)"
+fi
+finish
