@@ -5,12 +5,16 @@
 #include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "fsutil.h"
+#include "dcs.h"
+#include "patroniconf.h"
 #include "generate.h"
 #include "takeover.h"
 #include "log.h"
@@ -31,6 +35,10 @@ static void help(void) {
                "  list [--json]       One row per pg-common cluster and per configuration: port, whether\n"
                "                      the configuration is generated, the Patroni unit's state and the\n"
                "                      member's role and state from its REST API\n"
+               "  check VERSION/CLUSTER\n"
+               "                      Check what the daemon would check for this cluster: settings,\n"
+               "                      template, DCS, ports, its configuration, and patroni\n"
+               "                      --validate-config where Patroni is installed; one line each\n"
                "  ctl VERSION/CLUSTER [PATRONICTL-ARGS...]\n"
                "                      Run patronictl -c /etc/patroni/VERSION-CLUSTER.yml PATRONICTL-ARGS\n"
                "                      (VERSION-CLUSTER is accepted too); its exit status is kept.\n"
@@ -50,6 +58,7 @@ static void help(void) {
                "  -h --help           Show this help\n"
                "  --version           Show the version\n"
                "\n"
+               "Exit status of check: 0 no error found, 1 errors found, 2 usage error.\n"
                "Exit status of ctl: patronictl's; 2 unknown cluster or usage error, 127 no patronictl.\n"
                "Exit status of generate: 0 written, 2 usage error, 3 no such PostgreSQL version,\n"
                "4 configuration exists, 5 invalid input, 6 write failure, 1 other failure.\n",
@@ -259,11 +268,232 @@ static char *known_configs(int rootfd) {
         return out;
 }
 
+
+/* "15/main" or "15-main" into version and cluster; logs and returns -EINVAL if it is neither. */
+static int parse_cluster_arg(const char *arg, char *version, size_t vsize, char *cluster, size_t csize) {
+        char inst[NAME_MAX + 1];
+        const char *sep = strchr(arg, '/');
+
+        if ((size_t) snprintf(inst, sizeof(inst), "%s", arg) < sizeof(inst)) {
+                if (sep)
+                        inst[sep - arg] = '-';
+                if (pgcommon_split_instance(inst, version, vsize, cluster, csize) >= 0 && !(sep && strchr(sep + 1, '/')))
+                        return 0;
+        }
+        log_error("invalid cluster \"%s\": expected VERSION/CLUSTER or VERSION-CLUSTER", arg);
+        return -EINVAL;
+}
+
+typedef struct Findings {
+        unsigned errors, warnings;
+} Findings;
+
+static void finding(Findings *f, const char *level, const char *fmt, ...) _printf_(3, 4);
+static void finding(Findings *f, const char *level, const char *fmt, ...) {
+        va_list ap;
+
+        f->errors += streq(level, "error");
+        f->warnings += streq(level, "warning");
+        printf("%-7s  ", level);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+}
+
+/* patroni --validate-config FILE; its output becomes findings. */
+static void validate_with_patroni(Findings *f, const char *file, const char *shown) {
+        int pipefd[2], status;
+        pid_t pid;
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                finding(f, "error", "cannot run patroni --validate-config: %s", strerror(errno));
+                return;
+        }
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                dup2(pipefd[1], STDOUT_FILENO);
+                dup2(pipefd[1], STDERR_FILENO);
+                execlp("patroni", "patroni", "--validate-config", file, (char *) NULL);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        for (;;) {
+                char chunk[4096], *more;
+                ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
+                if (n <= 0 || len > 1024 * 1024 || !(more = realloc(out, len + (size_t) n + 1)))
+                        break;
+                out = more;
+                memcpy(out + len, chunk, (size_t) n);
+                len += (size_t) n;
+                out[len] = 0;
+        }
+        close(pipefd[0]);
+        if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+                finding(f, "error", "cannot run patroni --validate-config: %s", strerror(errno));
+                return;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+                finding(f, "skipped", "patroni --validate-config: patroni is not installed");
+                return;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                finding(f, "ok", "patroni --validate-config %s", shown);
+                return;
+        }
+        /* One finding per line Patroni printed; of a Python traceback, only its last line. */
+        unsigned lines = 0;
+        if (out && strstr(out, "Traceback (most recent call last)")) {
+                char *last = NULL;
+                for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+                        if (line[0] != ' ')
+                                last = line;
+                if (last) {
+                        finding(f, "error", "patroni --validate-config %s: %s", shown, last);
+                        lines++;
+                }
+        } else
+                for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n"), lines++)
+                        finding(f, "error", "patroni --validate-config %s: %s", shown, line);
+        if (!lines)
+                finding(f, "error", "patroni --validate-config %s failed (status %d)", shown,
+                        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* check VERSION/CLUSTER: what the daemon would check, one finding per line. */
+static int cmd_check(const Globals *g, int argc, char **argv) {
+        char version[64], cluster[NAME_MAX + 1], path[PATH_MAX];
+        _cleanup_close_ int rootfd = -1;
+        _cleanup_free_ char *error = NULL, *text = NULL;
+        _cleanup_(gen_inputs_freep) GenInputs *in = NULL;
+        Settings *s = NULL;
+        GenPaths paths = {
+                .default_template = PKGDATADIR "/config.yml.in",
+                .default_vip_template = PKGDATADIR "/vip.in",
+                .temp_max_age_s = GEN_TEMP_MAX_AGE_S,
+        };
+        GenRequest req = { .force = true };
+        GenOutput out = {};
+        GenError err = {};
+        PgCluster c = {};
+        Findings f = {};
+        bool parsed = false;
+        size_t size;
+        int r;
+
+        if (argc != 2 || streq(argv[1], "-h") || streq(argv[1], "--help")) {
+                if (argc == 2) {
+                        help();
+                        return 0;
+                }
+                log_error("check needs VERSION/CLUSTER, e.g. \"check 15/main\" (see --help)");
+                return GEN_USAGE;
+        }
+        if (parse_cluster_arg(argv[1], version, sizeof(version), cluster, sizeof(cluster)) < 0)
+                return GEN_USAGE;
+        rootfd = fs_open_root(g->root);
+        if (rootfd < 0) {
+                log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
+                return GEN_USAGE;
+        }
+        req.version = version;
+        req.cluster = cluster;
+
+        r = settings_load(rootfd, SETTINGS_PATH, &s, &error);
+        if (r < 0) {
+                finding(&f, "error", "%s", error ? error : "cannot read " SETTINGS_PATH);
+                s = settings_new();
+                if (!s)
+                        return log_oom(), GEN_FAILED;
+        } else
+                finding(&f, "ok", "settings %s", s->path ? s->path : "(none: every default)");
+        if (!settings_in_scope(s, version, cluster))
+                finding(&f, "warning", "%s/%s is excluded by the include/exclude settings: the daemon leaves it alone",
+                        version, cluster);
+        paths.template = s->template;
+
+        r = pgcommon_read_cluster(rootfd, version, cluster, &c);
+        if (r == -ENOENT)
+                finding(&f, "ok", "no pg-common cluster %s/%s yet (a replica before its clone)", version, cluster);
+        else if (r < 0 || c.error)
+                finding(&f, "error", "pg-common cluster %s/%s: %s", version, cluster, c.error ? c.error : strerror(-r));
+        else {
+                finding(&f, "ok", "pg-common cluster %s/%s, port %d", version, cluster, c.port);
+                if (takeover_cluster_has_data(rootfd, &c))
+                        finding(&f, "info", "%s/%s holds a database: %s", version, cluster,
+                                s->takeover ? "a generated configuration hands it over to Patroni"
+                                            : "takeover: false, so nothing would be started for it");
+        }
+        pgcluster_done(&c);
+
+        if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0)
+                finding(&f, "error", "%s", err.message ? err.message : "cannot load the template and DCS inputs");
+        else {
+                finding(&f, "ok", "template and DCS inputs");
+                if (gen_render(in, &req, &out, &err) < 0)
+                        finding(&f, "error", "generating: %s", err.message ? err.message : "failed");
+                else {
+                        finding(&f, "ok", "a generated configuration would use PostgreSQL port %d, REST API port %d",
+                                out.port, out.api_port);
+                        if (out.loopback)
+                                finding(&f, "warning", "only a loopback address was found: Patroni rejects loopback "
+                                                       "connect addresses (set HOSTIP= in %s)", DCS_DEFAULTS);
+                }
+        }
+        gen_error_done(&err);
+
+        snprintf(path, sizeof(path), PATRONI_DIR "/%s-%s.yml", version, cluster);
+        r = fs_read_in_root(rootfd, path, false, &text, &size);
+        if (r == -ENOENT)
+                finding(&f, "info", "%s does not exist yet", path);
+        else if (r < 0)
+                finding(&f, "error", "%s: %s", path, fs_describe_error(r));
+        else {
+                PatroniConf pc = {};
+                _cleanup_free_ char *perr = NULL;
+                if (patroniconf_parse(text, size, true, &pc, &perr) < 0)
+                        finding(&f, "error", "%s: %s", path, perr ? perr : "not a Patroni configuration");
+                else {
+                        finding(&f, "ok", "%s: scope %s, REST API port %d", path, pc.scope, pc.restapi_port);
+                        parsed = true;
+                }
+                patroniconf_done(&pc);
+        }
+
+        /* Patroni's own check, of the configuration there or of the one that would be generated. */
+        char full[PATH_MAX], tmp[PATH_MAX] = "";
+        if (text && !parsed)
+                finding(&f, "skipped", "patroni --validate-config: %s does not parse", path);
+        else if (text) {
+                snprintf(full, sizeof(full), "%s%s", streq(g->root, "/") ? "" : g->root, path);
+                validate_with_patroni(&f, full, path);
+        } else if (out.config) {
+                const char *t = getenv("TMPDIR");
+                snprintf(tmp, sizeof(tmp), "%s/patroni-debianctl-check-XXXXXX", t && t[0] ? t : "/tmp");
+                int fd = mkstemp(tmp); /* 0600 */
+                if (fd < 0 || write(fd, out.config, out.config_size) != (ssize_t) out.config_size) {
+                        finding(&f, "error", "cannot write a temporary file for patroni --validate-config: %s",
+                                strerror(errno));
+                } else
+                        validate_with_patroni(&f, tmp, "(the configuration that would be generated)");
+                if (fd >= 0)
+                        close(fd);
+                (void) unlink(tmp);
+        }
+        gen_output_done(&out);
+        settings_free(s);
+        printf("%u error%s, %u warning%s\n", f.errors, f.errors == 1 ? "" : "s", f.warnings,
+               f.warnings == 1 ? "" : "s");
+        return f.errors ? 1 : 0;
+}
+
 /* ctl VERSION/CLUSTER ARGS...: exec patronictl with the cluster's configuration. */
 static int cmd_ctl(const Globals *g, int argc, char **argv) {
-        char version[64], cluster[NAME_MAX + 1], inst[NAME_MAX + 1], path[PATH_MAX];
+        char version[64], cluster[NAME_MAX + 1], path[PATH_MAX];
         _cleanup_close_ int rootfd = -1, fd = -1;
-        const char *sep;
 
         if (argc < 2 || streq(argv[1], "-h") || streq(argv[1], "--help")) {
                 if (argc >= 2) {
@@ -273,18 +503,8 @@ static int cmd_ctl(const Globals *g, int argc, char **argv) {
                 log_error("ctl needs VERSION/CLUSTER, e.g. \"ctl 15/main list\" (see --help)");
                 return GEN_USAGE;
         }
-        sep = strchr(argv[1], '/');
-        if ((size_t) snprintf(inst, sizeof(inst), "%s", argv[1]) >= sizeof(inst)) {
-                log_error("invalid cluster \"%s\"", argv[1]);
+        if (parse_cluster_arg(argv[1], version, sizeof(version), cluster, sizeof(cluster)) < 0)
                 return GEN_USAGE;
-        }
-        if (sep)
-                inst[sep - argv[1]] = '-';
-        if (pgcommon_split_instance(inst, version, sizeof(version), cluster, sizeof(cluster)) < 0 ||
-            (sep && strchr(sep + 1, '/'))) {
-                log_error("invalid cluster \"%s\": expected VERSION/CLUSTER or VERSION-CLUSTER", argv[1]);
-                return GEN_USAGE;
-        }
         rootfd = fs_open_root(g->root);
         if (rootfd < 0) {
                 log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
@@ -407,6 +627,8 @@ int main(int argc, char **argv) {
                 return cmd_generate(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "list"))
                 return cmd_list(&g, argc - optind, argv + optind);
+        if (streq(argv[optind], "check"))
+                return cmd_check(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "ctl"))
                 return cmd_ctl(&g, argc - optind, argv + optind);
 

@@ -27,7 +27,9 @@ complete_words() {
         ' _ "$top_srcdir/etc/bash-completion/patroni-debianctl" "$@" 2>/dev/null
 }
 
-check "commands" "ctl generate " "$(complete_words "")"
+check "commands" "check ctl generate list " "$(complete_words "")"
+check "list: --json" "--json " "$(complete_words list --)"
+check "check: clusters" "15/main 15/my-db 15/replica " "$(complete_words --root "$R" check 15/)"
 check "global options" "--help --root= --version " "$(complete_words --)"
 check "generate: options" "--endpoint= " "$(complete_words generate --e)"
 check "generate: versions" "15 16 " "$(complete_words --root "$R" generate "")"

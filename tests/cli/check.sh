@@ -1,0 +1,67 @@
+#!/bin/bash
+# patroni-debianctl check: each finding on its own line, errors named by file,
+# line and column, patroni --validate-config's verdict, exit 1 on any error.
+. "$(dirname "$0")/lib.sh"
+
+new_root
+new_cluster "$R" 15 main 5432
+B=$R/bin
+mkdir -p "$B"
+# A patroni whose --validate-config verdict the test sets.
+cat >"$B/patroni" <<'SH'
+#!/bin/sh
+[ "$1" = --validate-config ] || exit 2
+[ -r "$2" ] || { echo "cannot read $2"; exit 1; }
+case ${PATRONI_VERDICT:-ok} in
+ok) exit 0 ;;
+port) echo "restapi.listen 10.0.0.1:8008 didn't pass validation: 'Port 8008 is already in use.'"; exit 1 ;;
+crash) printf 'Traceback (most recent call last):\n  File "x", line 1, in <module>\nValueError: boom\n'; exit 1 ;;
+esac
+SH
+chmod +x "$B/patroni"
+run_check() { out=$(PATH=$B:$PATH "$CTL" --root "$R" check "$@" 2>&1); rc=$?; }
+
+run_check 15/main
+echo "$out" | sed 's/^/# /'
+check "clean: exit 0" "0" "$rc"
+check "clean: every finding on its own line, then the count" "ok ok ok ok info ok 0 " \
+        "$(awk '{ print $1 }' <<<"$out" | tr '\n' ' ')"
+check "clean: Patroni validated the configuration that would be generated" "yes" \
+        "$(grep -q '^ok  *patroni --validate-config (the configuration that would be generated)$' <<<"$out" && echo yes)"
+
+"$CTL" generate --root "$R" --hostip=10.0.0.1 15 main >/dev/null
+PATRONI_VERDICT=port run_check 15-main
+check "an existing configuration Patroni rejects: exit 1, Patroni's words" "1 yes" \
+        "$rc $(grep -q "^error  *patroni --validate-config /etc/patroni/15-main.yml: restapi.listen 10.0.0.1:8008 didn't pass validation: 'Port 8008 is already in use.'$" <<<"$out" && echo yes)"
+PATRONI_VERDICT=crash run_check 15/main
+check "a Patroni traceback: only its last line" "1 error    patroni --validate-config /etc/patroni/15-main.yml: ValueError: boom" \
+        "$rc $(grep 'validate-config' <<<"$out")"
+
+printf 'scope: [\n' >"$R/etc/patroni/15-broken.yml"
+run_check 15/broken
+check "a configuration that does not parse: line and column; Patroni not asked" "1 yes yes" \
+        "$rc $(grep -q '^error  */etc/patroni/15-broken.yml: line 2, column 1: ' <<<"$out" && echo yes) $(
+                grep -q '^skipped  *patroni --validate-config: /etc/patroni/15-broken.yml does not parse' <<<"$out" && echo yes)"
+
+printf 'settle_ms: soon\n' >"$R/etc/patroni/patroni-debiand.yml"
+run_check 15/main
+check "broken settings: file:line:column" "1 yes" \
+        "$rc $(grep -q '^error  */etc/patroni/patroni-debiand.yml:1:12: settle_ms: ' <<<"$out" && echo yes)"
+printf 'exclude: ["15/main"]\n' >"$R/etc/patroni/patroni-debiand.yml"
+run_check 15/main
+check "excluded: a warning, not an error" "0 yes 0 errors, 1 warning" \
+        "$rc $(grep -q '^warning  *15/main is excluded' <<<"$out" && echo yes) $(tail -1 <<<"$out")"
+rm "$R/etc/patroni/patroni-debiand.yml"
+
+printf 'oops: [\n' >"$R/etc/patroni/dcs.yml"
+run_check 15/main
+check "broken DCS input: named with line and column" "1 yes" \
+        "$rc $(grep -q '^error  */etc/patroni/dcs.yml:2:1: ' <<<"$out" && echo yes)"
+printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$R/etc/patroni/dcs.yml"
+
+out=$(PATH=/nonexistent "$CTL" --root "$R" check 15/main 2>&1); rc=$?
+check "without Patroni: skipped, not an error" "0 yes" \
+        "$rc $(grep -q '^skipped  *patroni --validate-config: patroni is not installed' <<<"$out" && echo yes)"
+run_check 'nope'
+check "not VERSION/CLUSTER: usage error" "2" "$rc"
+finish
