@@ -1,13 +1,12 @@
 # shellcheck shell=bash
 # Throwaway containers with a real systemd, over an overlay of this machine's
-# root (so the installed packages and the build are visible inside), with
+# root (so the installed packages are there), our Debian package installed, with
 # cleanup of the container, the overlay mount and the directory even on
 # failure. Needs root, systemd-nspawn (systemd-container) and overlayfs.
 . "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
 
-BUILD=${top_builddir:?}
-CTL_INSIDE= # the installed patroni-debianctl, wherever the prefix put it
-CLONE_INSIDE= # and the installed clone helper
+CTL_INSIDE= # the packaged patroni-debianctl
+CLONE_INSIDE= # and the packaged clone helper
 SYS_D=
 NSPAWN=
 PID1=
@@ -17,12 +16,25 @@ system_available() {
                 command -v etcd >/dev/null && [ -x /usr/lib/postgresql/15/bin/postgres ]
 }
 
-# systemd-nspawn mounts a tmpfs on the container's /tmp, and the unit has PrivateTmp=yes: a build
-# installed below /tmp (make distcheck's, when the tree is there) cannot run in the container.
-prefix_usable() {
-        case $(sed -n 's/^prefix = //p' "$BUILD/Makefile") in
-        /tmp/* | /var/tmp/*) return 1 ;;
-        esac
+# The package under test: PDD_DEB (tests/run-all.sh builds it once), else built
+# here from the source tree, without its own tests, into a directory removed at exit.
+package_deb() {
+        if [ -n "${PDD_DEB:-}" ] && [ -f "$PDD_DEB" ]; then
+                echo "$PDD_DEB"
+                return 0
+        fi
+        command -v dpkg-buildpackage >/dev/null || { echo "# dpkg-buildpackage is not installed" >&2; return 1; }
+        local d
+        d=$(mktemp -d /tmp/pdd-deb-XXXXXX)
+        CLEANUP+=("rm -rf '$d'")
+        mkdir "$d/src"
+        (cd "${top_srcdir:?}" && tar --exclude='./patroni-debiand-*' --exclude=.git -cf - .) | tar -C "$d/src" -xf - &&
+                (cd "$d/src" && { [ ! -f Makefile ] || make distclean >/dev/null 2>&1; } &&
+                        DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b >"$d/build.log" 2>&1) ||
+                { echo "# building the package failed:" >&2; tail -20 "$d/build.log" >&2; return 1; }
+        PDD_DEB=$(ls "$d"/patroni-debiand_*.deb)
+        export PDD_DEB
+        echo "$PDD_DEB"
 }
 
 # inside COMMAND...: run inside the container
@@ -43,40 +55,29 @@ container_stop() {
 }
 
 # container_prepare HOSTNAME: overlay, the build installed, the host's own clusters hidden.
-container_prepare() {
+container_prepare() { # HOSTNAME [--no-package]
         SYS_D=$(mktemp -d /tmp/pdd-sys-XXXXXX)
         CLEANUP+=("container_stop")
         mkdir -p "$SYS_D/upper" "$SYS_D/work" "$SYS_D/root"
         mount -t overlay overlay -o "lowerdir=/,upperdir=$SYS_D/upper,workdir=$SYS_D/work" "$SYS_D/root" ||
                 { echo "# cannot mount the overlay on $SYS_D/root"; return 1; }
-        local r=$SYS_D/root
+        local r=$SYS_D/root deb
         echo "$1" >"$r/etc/hostname"
-        make -C "$BUILD" -s install DESTDIR="$r" >"$SYS_D/install.log" 2>&1 ||
-                { echo "# make install DESTDIR=$r failed:"; tail -20 "$SYS_D/install.log"; return 1; }
-        # Whatever the prefix (distcheck's is a temporary directory), where systemd and journalctl look:
-        local unit catalog prefix
-        prefix=$(sed -n 's/^prefix = //p' "$BUILD/Makefile")
-        CTL_INSIDE=$(find "$r$prefix" -type f -name patroni-debianctl -path '*/bin/*' | head -1)
-        CTL_INSIDE=${CTL_INSIDE#"$r"}
-        CLONE_INSIDE=$(find "$r$prefix" -type f -name pg_clonecluster_patroni | head -1)
-        CLONE_INSIDE=${CLONE_INSIDE#"$r"}
-        unit=$(find "$r$prefix" -name patroni-debiand.service | head -1)
-        catalog=$(find "$r$prefix" -name patroni-debiand.catalog | head -1)
-        [ -n "$unit" ] && [ -n "$catalog" ] && [ -n "$CTL_INSIDE" ] ||
-                { echo "# the installed unit, catalog or patroni-debianctl is missing"; return 1; }
-        cp "$unit" "$r/etc/systemd/system/patroni-debiand.service"
-        unit=$(find "$r$prefix" -name 'patroni-debiand-takeover@.service' | head -1)
-        [ -n "$unit" ] || { echo "# the installed takeover unit is missing"; return 1; }
-        cp "$unit" "$r/etc/systemd/system/"
-        mkdir -p "$r/usr/local/lib/systemd/catalog"
-        [ "$catalog" -ef "$r/usr/local/lib/systemd/catalog/patroni-debiand.catalog" ] ||
-                cp "$catalog" "$r/usr/local/lib/systemd/catalog/"
+        CTL_INSIDE=/usr/bin/patroni-debianctl
+        CLONE_INSIDE=/usr/libexec/patroni-debiand/pg_clonecluster_patroni
+        deb=$(package_deb) || return 1
+        cp "$deb" "$r/root/patroni-debiand.deb"
         # A clean host: no pg-common cluster, our template rather than Debian's, etcd as the DCS.
         rm -rf "$r"/etc/postgresql/* "$r"/var/lib/postgresql/[0-9]* "$r"/etc/patroni/*.yml "$r/etc/patroni/config.yml.in"
         printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$r/etc/patroni/dcs.yml"
         printf 'PATRONI_SUPERUSER_PASSWORD=%s\nPATRONI_REPLICATION_PASSWORD=%s\nPATRONI_REWIND_PASSWORD=%s\n' \
                 "su-$RANDOM$RANDOM" "rep-$RANDOM$RANDOM" "rw-$RANDOM$RANDOM" >"$r/etc/patroni/env.conf"
         chmod 600 "$r/etc/patroni/env.conf"
+        # The package, as apt would install it (its scripts see no running systemd: enabled, not started).
+        if [ "${2:-}" != --no-package ]; then
+                chroot "$r" dpkg -i /root/patroni-debiand.deb >"$SYS_D/install.log" 2>&1 ||
+                        { echo "# dpkg -i failed:"; tail -20 "$SYS_D/install.log"; return 1; }
+        fi
         printf 'settle_ms: 500\n' >"$r/etc/patroni/patroni-debiand.yml"
 }
 

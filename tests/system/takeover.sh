@@ -8,10 +8,6 @@ if ! system_available; then
         skip "system tier, takeover (needs root, systemd-nspawn, patroni, etcd-server, postgresql-15)"
         finish
 fi
-if ! prefix_usable; then
-        skip "system tier, takeover: this build's prefix is below /tmp, which the container's own /tmp hides (make distcheck)"
-        finish
-fi
 t0=$SECONDS
 t_lap=$SECONDS
 lap() { echo "# $1: $((SECONDS - t_lap)) s"; t_lap=$SECONDS; }

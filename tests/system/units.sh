@@ -7,10 +7,6 @@ if ! system_available; then
         skip "system tier (needs root, systemd-nspawn, patroni, etcd-server, postgresql-15)"
         finish
 fi
-if ! prefix_usable; then
-        skip "system tier: this build's prefix is below /tmp, which the container's own /tmp hides (make distcheck); it runs from builds with a normal prefix"
-        finish
-fi
 t0=$SECONDS
 lap() { echo "# $1: $((SECONDS - t_lap)) s"; t_lap=$SECONDS; }
 t_lap=$SECONDS
