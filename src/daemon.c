@@ -741,6 +741,8 @@ Daemon *daemon_free(Daemon *d) {
         for (size_t i = 0; i < d->n_items; i++)
                 item_free(d, d->items[i]);
         free(d->items);
+        /* The bus backend's watchers live in the loop: gone before it is. */
+        units_free(d->units);
         if (d->loop) {
                 ev_io_stop(d->loop, &d->inotify_io);
                 ev_signal_stop(d->loop, &d->sig_hup);
@@ -753,7 +755,6 @@ Daemon *daemon_free(Daemon *d) {
                 ev_loop_destroy(d->loop);
         }
         watch_free(d->watch);
-        units_free(d->units);
         gen_inputs_free(d->gen);
         settings_free(d->settings);
         safe_close(d->rootfd);

@@ -51,7 +51,8 @@ check "upgrade: Patroni untouched" "$patroni_pid" "$(inside systemctl show -p Ma
 
 # Removal: the daemon stops; Patroni and the generated configuration stay.
 inside apt-get remove -y -q patroni-debiand >"$SYS_D/apt.log" 2>&1
-check "remove: the daemon is gone" "inactive" "$(inside systemctl is-active patroni-debiand)"
+state=$(inside systemctl is-active patroni-debiand)
+check "remove: the daemon is gone" "inactive" "$state$([ "$state" = inactive ] || { echo; inside journalctl -q -u patroni-debiand | tail -8; })"
 check "remove: Patroni untouched, its configuration kept" "$patroni_pid yes" \
         "$(inside systemctl show -p MainPID --value patroni@15-main) $(inside test -f /etc/patroni/15-main.yml && echo yes)"
 check "remove: the conffile stays until purge" "yes" "$(inside test -f /etc/patroni/patroni-debiand.yml && echo yes)"

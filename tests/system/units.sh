@@ -144,6 +144,10 @@ check "exposure at most 2.0" "yes" "$(awk -v s="$score" 'BEGIN { print (s != "" 
 # 8. Active the whole time.
 check "never restarted" "0 active" "$(inside systemctl show -p NRestarts --value patroni-debiand) $(inside systemctl is-active patroni-debiand)"
 check "same activation as at the start" "$since" "$(inside systemctl show -p ActiveEnterTimestampMonotonic --value patroni-debiand)"
+# 9. Stopped, it exits cleanly (its bus watchers are torn down before the loop), Patroni stays.
+inside systemctl stop patroni-debiand
+check "stop: clean exit, Patroni units still running" "success 0 active" \
+        "$(inside systemctl show -p Result --value patroni-debiand) $(inside systemctl show -p ExecMainStatus --value patroni-debiand) $(inside systemctl is-active patroni@15-beta)"
 echo "# system tier wall time: $((SECONDS - t0)) s"
 container_stop
 finish
