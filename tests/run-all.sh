@@ -1,7 +1,9 @@
 #!/bin/bash
 # The whole test suite, as CI runs it (README's test command):
 #  1. build the tree as the README does, and make the release tarball;
-#  2. from the tarball, a build with -Werror, AddressSanitizer and
+#  2. the Debian package built from the tarball (with its unit and CLI tests),
+#     and lintian on it; the system tests install that package;
+#  2b. from the tarball, a build with -Werror, AddressSanitizer and
 #     UndefinedBehaviorSanitizer, and "make check" on it;
 #  3. "make distcheck" (a plain build and check from the tarball, out of tree,
 #     install and uninstall);
@@ -23,6 +25,29 @@ step "build (as in README.md)"
 { [ -x configure ] || autoreconf -fi; } && { [ -f Makefile ] || ./configure --enable-werror; } && make -j"$jobs" && make dist \
         || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 tarball=$(ls -t patroni-debiand-*.tar.gz | head -1)
+
+step "Debian package: dpkg-buildpackage -b from $tarball, then lintian"
+mkdir "$W/deb" && tar -C "$W/deb" -xzf "$tarball"
+if (cd "$W"/deb/patroni-debiand-* && dpkg-buildpackage -us -uc -b >"$W/deb/build.out" 2>&1); then
+        passed=$((passed + 1))
+        PDD_DEB=$(ls "$W"/deb/patroni-debiand_*.deb)
+        export PDD_DEB # the system tests install this package
+        echo "built ${PDD_DEB##*/}; its own build ran: $(grep -E '^# (PASS|FAIL):' "$W/deb/build.out" | tr '\n' ' ')"
+        lintian --pedantic --display-experimental "$PDD_DEB" >"$W/deb/lintian.out" 2>/dev/null
+        if grep -qE '^[EW]: ' "$W/deb/lintian.out"; then
+                failed=$((failed + 1))
+                echo "lintian: errors or warnings:"
+                grep -E '^[EW]: ' "$W/deb/lintian.out"
+        else
+                passed=$((passed + 1))
+                echo "lintian --pedantic: no error, no warning$(grep -qE '^[IPX]: ' "$W/deb/lintian.out" &&
+                        printf '; other tags:\n%s' "$(grep -E '^[IPX]: ' "$W/deb/lintian.out")")"
+        fi
+else
+        failed=$((failed + 1))
+        echo "dpkg-buildpackage failed:"
+        tail -30 "$W/deb/build.out"
+fi
 
 step "sanitizer build (ASan + UBSan, -Werror) from $tarball, make check"
 tar -C "$W" -xzf "$tarball"
