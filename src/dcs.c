@@ -153,6 +153,9 @@ static int parse_defaults(const char *text, Defaults *d, char **ret_error) {
                         q++;
                 if (*q && *q != '#')
                         return error_at(ret_error, "%s:%u: unexpected text after the value", DCS_DEFAULTS, lineno);
+                if (!yaml_utf8_valid(value))
+                        return error_at(ret_error, "%s:%u: the value of %.*s is not valid UTF-8", DCS_DEFAULTS, lineno,
+                                        (int) kl, e - kl);
                 free(*slot);
                 *slot = TAKE_PTR(value);
         }
