@@ -94,7 +94,8 @@ container_reboot() {
 }
 
 container_boot() {
-        systemd-nspawn --register=no --keep-unit -D "$SYS_D/root" --private-network -b -- systemd.firstboot=off \
+        # shellcheck disable=SC2086 # NSPAWN_NET is one option
+        systemd-nspawn --register=no --keep-unit -D "$SYS_D/root" ${NSPAWN_NET:---private-network} -b -- systemd.firstboot=off \
                 >"$SYS_D/console.log" 2>&1 &
         NSPAWN=$!
         for _ in $(seq 100); do
@@ -132,3 +133,61 @@ member_state() { # VERSION-CLUSTER
 is_leader() { [ "$(member_state "$1")" = "Leader running" ]; }
 
 djournal() { inside journalctl -q -o cat -u patroni-debiand "$@"; }
+
+# ---- several hosts ---------------------------------------------------------------------------
+# Each host a container in a network namespace of its own, joined by a bridge in
+# another namespace, addresses 10.231.0.N/24 that exist only in these namespaces.
+H_SYS=() H_NSPAWN=() H_PID1=() H_NET=()
+NETNS=pdd$$
+
+net_setup() { # N
+        ip netns add "${NETNS}br" || return 1
+        CLEANUP+=("net_teardown $1")
+        ip -n "${NETNS}br" link add br0 type bridge && ip -n "${NETNS}br" link set br0 up || return 1
+        for i in $(seq "$1"); do
+                ip netns add "${NETNS}h$i" &&
+                        ip -n "${NETNS}br" link add "vh$i" type veth peer name eth0 netns "${NETNS}h$i" &&
+                        ip -n "${NETNS}br" link set "vh$i" master br0 up &&
+                        ip -n "${NETNS}h$i" addr add "10.231.0.$i/24" dev eth0 &&
+                        ip -n "${NETNS}h$i" link set eth0 up && ip -n "${NETNS}h$i" link set lo up || return 1
+                H_NET[i]="--network-namespace-path=/run/netns/${NETNS}h$i"
+        done
+}
+net_teardown() { # N
+        for i in $(seq "$1"); do ip netns del "${NETNS}h$i" 2>/dev/null; done
+        ip netns del "${NETNS}br" 2>/dev/null
+}
+
+# use_host I: "inside", member_state, djournal ... act on host I
+use_host() { SYS_D=${H_SYS[$1]} NSPAWN=${H_NSPAWN[$1]} PID1=${H_PID1[$1]}; }
+# on I COMMAND...: run inside host I
+on() { local i=$1; shift; nsenter -t "${H_PID1[i]}" -a "$@"; }
+
+host_prepare() { # I HOSTNAME
+        container_prepare "$2" || return 1
+        H_SYS[$1]=$SYS_D
+        CLEANUP+=("host_stop $1")
+}
+host_boot() { # I
+        SYS_D=${H_SYS[$1]}
+        NSPAWN_NET=${H_NET[$1]} container_boot || return 1
+        H_NSPAWN[$1]=$NSPAWN H_PID1[$1]=$PID1
+}
+# host_halt I: shut host I down (its systemd stops every unit), keeping its disk
+host_halt() {
+        local pid=${H_NSPAWN[$1]}
+        [ -n "$pid" ] || return 0
+        kill -TERM "$pid" 2>/dev/null
+        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$pid" 2>/dev/null
+        H_NSPAWN[$1]= H_PID1[$1]=
+}
+host_stop() { # I: halted, unmounted, removed
+        host_halt "$1"
+        local d=${H_SYS[$1]}
+        if [ -n "$d" ]; then
+                mountpoint -q "$d/root" && umount -l "$d/root"
+                rm -rf "$d"
+        fi
+        H_SYS[$1]=
+}

@@ -1,0 +1,144 @@
+#!/bin/bash
+# System tier, three hosts: one etcd cluster (a member per host), a cluster
+# taken over on host A, replicas on B and C cloned by the project's helper,
+# failover when A goes down, and A rejoining; for 15/main and 15/my-db.
+. "$(dirname "$0")/lib.sh"
+
+if ! system_available || ! command -v ip >/dev/null || ! command -v etcdctl >/dev/null; then
+        skip "system tier, three hosts (needs root, systemd-nspawn, ip, etcd-server, etcd-client, patroni, postgresql-15)"
+        finish
+fi
+t0=$SECONDS
+t_lap=$SECONDS
+lap() { echo "# $1: $((SECONDS - t_lap)) s"; t_lap=$SECONDS; }
+names=(- pdd-a pdd-b pdd-c)
+
+net_setup 3 || { not_ok "cannot set up the network namespaces"; finish; }
+for i in 1 2 3; do
+        host_prepare "$i" "${names[i]}" || { not_ok "cannot prepare host ${names[i]}"; finish; }
+        r=${H_SYS[i]}/root
+        rm -rf "$r"/var/lib/etcd/*
+        cat >"$r/etc/default/etcd" <<ETCD
+ETCD_NAME=${names[i]}
+ETCD_LISTEN_PEER_URLS=http://10.231.0.$i:2380
+ETCD_LISTEN_CLIENT_URLS=http://10.231.0.$i:2379,http://127.0.0.1:2379
+ETCD_ADVERTISE_CLIENT_URLS=http://10.231.0.$i:2379
+ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.231.0.$i:2380
+ETCD_INITIAL_CLUSTER=pdd-a=http://10.231.0.1:2380,pdd-b=http://10.231.0.2:2380,pdd-c=http://10.231.0.3:2380
+ETCD_INITIAL_CLUSTER_STATE=new
+ETCD_INITIAL_CLUSTER_TOKEN=pdd-hosts
+ETCD
+        printf 'etcd3:\n  hosts: [10.231.0.1:2379, 10.231.0.2:2379, 10.231.0.3:2379]\n' >"$r/etc/patroni/dcs.yml"
+        host_boot "$i" || { not_ok "host ${names[i]} did not boot"; finish; }
+        on "$i" systemctl enable etcd >/dev/null 2>&1
+        on "$i" systemctl start --no-block etcd
+        lap "host ${names[i]}: prepared and booted"
+done
+if wait_until 60 on 1 etcdctl --endpoints=10.231.0.1:2379,10.231.0.2:2379,10.231.0.3:2379 endpoint health; then
+        ok "etcd: three members, healthy"
+else
+        not_ok "etcd is not healthy: $(on 1 etcdctl --endpoints=10.231.0.1:2379,10.231.0.2:2379,10.231.0.3:2379 endpoint health 2>&1 | tail -3)"
+fi
+lap "three hosts and etcd"
+
+psql_on() { # HOST CLUSTER SQL
+        local port
+        port=$(on "$1" pg_conftool -s 15 "$2" show port 2>/dev/null)
+        on "$1" runuser -u postgres -- psql -X -A -t -q -p "$port" -h /var/run/postgresql -d postgres -c "$3"
+}
+# role HOST CLUSTER: this host's member as "Leader running", "Replica streaming", ...
+role() { on "$1" patroni-debianctl list --json | /usr/bin/python3 -c 'import json,sys
+print(next((r["patroni"] for r in json.load(sys.stdin) if r["cluster"] == sys.argv[1]), None))' "$2"; }
+is_role() { [ "$(role "$1" "$2")" = "$3" ]; }
+# members HOST CLUSTER: "name role state lag" per member, as patronictl on HOST sees them
+members() { on "$1" patroni-debianctl ctl "15/$2" list -f json 2>/dev/null | /usr/bin/python3 -c 'import json,sys
+print(" ".join(sorted("%s:%s:%s:%s" % (m["Member"], m["Role"], m["State"], m.get("Lag in MB", "")) for m in json.load(sys.stdin))))'; }
+leader_of() { on "$1" patroni-debianctl ctl "15/$2" list -f json 2>/dev/null | /usr/bin/python3 -c 'import json,sys
+print(next((m["Member"] for m in json.load(sys.stdin) if m["Role"] == "Leader"), ""))'; }
+
+# 1. Host A: clusters made the usual way, with data, taken over.
+for c in main my-db; do
+        on 1 pg_createcluster 15 "$c" --start >/dev/null 2>&1
+        psql_on 1 "$c" 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10000)'
+done
+for c in main my-db; do
+        if wait_until 90 is_role 1 "$c" "Leader running"; then ok "A: 15/$c taken over, Leader"; else
+                not_ok "A: 15/$c is $(role 1 "$c"): $(on 1 journalctl -q -o cat PGCLUSTER="15/$c" | tail -5)"; fi
+done
+lap "scenario 1 (takeover on A)"
+
+# 2. B and C: the same env.conf, a configuration each; Patroni clones through our helper.
+envf=$(mktemp)
+CLEANUP+=("rm -f '$envf'")
+on 1 cat /etc/patroni/env.conf >"$envf"
+for i in 2 3; do
+        on "$i" sh -c 'umask 077; cat >/etc/patroni/env.conf' <"$envf"
+        on "$i" patroni-debianctl generate --port=5432 15 main >/dev/null
+        on "$i" patroni-debianctl generate --port=5433 15 my-db >/dev/null
+done
+t_clone=$SECONDS
+streaming() { # CLUSTER: both replicas running with no lag, both streaming as the leader sees it
+        [ "$(members 1 "$1" | tr ' ' '\n' | grep -c ':Replica:running:0$')" = 2 ] &&
+                [ "$(psql_on 1 "$1" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" = 2 ]
+}
+for c in main my-db; do
+        if wait_until 120 streaming "$c"; then ok "15/$c: B and C stream with zero lag ($((SECONDS - t_clone)) s)"; else
+                not_ok "15/$c replicas: $(members 1 "$c"); B: $(on 2 journalctl -q -o cat -u "patroni@15-$c" | tail -3)"; fi
+done
+for i in 2 3; do
+        use_host "$i"
+        check "${names[i]}: the clone made pg-common clusters" "15 main 15 my-db" \
+                "$(on "$i" pg_lsclusters -h | awk '{ print $1, $2 }' | sort | tr '\n' ' ' | sed 's/ $//')"
+        check "${names[i]}: the clone's drop and create led to no action (one start each, nothing generated or stopped)" \
+                "2 0 0 0" "$(djournal | grep -c 'Starting patroni@15-') $(djournal | grep -c 'Generated ') $(
+                        djournal | grep -c 'Stopping ') $(djournal | grep -c 'takeover@')"
+done
+lap "scenario 2 (replicas on B and C)"
+
+# 3. Every host agrees on who leads.
+for c in main my-db; do
+        # Patroni 3.0.2 reports a streaming replica as "running" (the leader's pg_stat_replication said streaming above)
+        check "15/$c: patroni-debianctl list, A B C" "Leader running|Replica running|Replica running" \
+                "$(role 1 "$c")|$(role 2 "$c")|$(role 3 "$c")"
+        check "15/$c: the same leader seen from every host" "pdd-a pdd-a pdd-a" \
+                "$(leader_of 1 "$c") $(leader_of 2 "$c") $(leader_of 3 "$c")"
+done
+lap "scenario 3 (agreement)"
+
+# 4. Host A goes down: a replica takes over; writes succeed there.
+t_down=$SECONDS
+host_halt 1
+new_leader() { # CLUSTER: B or C leads and takes a write
+        local l
+        l=$(leader_of 2 "$1")
+        case $l in pdd-b) psql_on 2 "$1" 'INSERT INTO t VALUES (20001)' ;; pdd-c) psql_on 3 "$1" 'INSERT INTO t VALUES (20001)' ;; *) return 1 ;; esac
+}
+for c in main my-db; do
+        if wait_until 60 new_leader "$c"; then
+                ok "15/$c: $(leader_of 2 "$c") leads and takes writes $((SECONDS - t_down)) s after A went down (ttl 30, loop_wait 10)"
+        else
+                not_ok "15/$c after A went down: $(members 2 "$c")"
+        fi
+done
+echo "# failover time (A halted to a committed write on the new leader): $((SECONDS - t_down)) s for both clusters"
+lap "scenario 4 (failover)"
+
+# 5. A comes back: it rejoins as a replica, its daemon does nothing destructive, nothing is lost.
+t_up=$SECONDS
+host_boot 1 || not_ok "host A did not boot again"
+rejoined() { is_role 1 "$1" "Replica running" && [ "$(psql_on 1 "$1" 'SELECT count(*) FROM t WHERE id = 20001')" = 1 ]; }
+for c in main my-db; do
+        if wait_until 120 rejoined "$c"; then ok "15/$c: A rejoined as a streaming replica with the new leader's write ($((SECONDS - t_up)) s)"; else
+                not_ok "15/$c on A: $(role 1 "$c"); $(on 1 journalctl -q -o cat -b 0 -u "patroni@15-$c" | tail -5)"; fi
+        check "15/$c: every row there on A" "10001" "$(psql_on 1 "$c" 'SELECT count(*) FROM t')"
+done
+echo "# rejoin time (A booted to streaming again): $((SECONDS - t_up)) s"
+use_host 1
+check "A's daemon after the reboot: starts only, generates, stops and hands over nothing" "2 0 0 0" \
+        "$(djournal -b 0 | grep -c 'Starting patroni@15-') $(djournal -b 0 | grep -c 'Generated ') $(
+                djournal -b 0 | grep -c 'Stopping ') $(djournal -b 0 | grep -c 'takeover@')"
+lap "scenario 5 (A rejoins)"
+echo "# system tier, three hosts, wall time: $((SECONDS - t0)) s"
+for i in 3 2 1; do host_stop "$i"; done
+net_teardown 3
+finish
