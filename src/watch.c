@@ -119,12 +119,33 @@ static int add(Watch *w, const char *path, uint32_t mask, const WatchEntry *prot
 
         if ((size_t) snprintf(real, sizeof(real), "%s%s", w->root, path) >= sizeof(real))
                 return -ENAMETOOLONG;
-        wd = inotify_add_watch(w->fd, real, mask);
+        /*
+         * Watch the directory through an fd we hold, then check it still has a name: a directory
+         * removed between resolving the path and attaching the watch would otherwise keep a watch
+         * that no IN_IGNORED ever reports. Removed after the check, it reports one as usual.
+         */
+        _cleanup_close_ int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC |
+                                                    ((mask & IN_DONT_FOLLOW) ? O_NOFOLLOW : 0));
+        char self[64];
+        struct stat st;
+        if (fd < 0)
+                wd = -1;
+        else {
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+                wd = inotify_add_watch(w->fd, self, mask & ~(uint32_t) IN_DONT_FOLLOW);
+        }
         if (wd < 0) {
                 int r = negative_errno();
+                if (r == -ELOOP && (mask & IN_DONT_FOLLOW))
+                        r = -ENOTDIR; /* a symlink where a directory was expected: not one to watch */
                 if (r != -ENOENT && r != -ENOTDIR && w->cb.add_failed)
                         w->cb.add_failed(w->userdata, path, -r);
                 return r;
+        }
+        if (fstat(fd, &st) == 0 && st.st_nlink == 0) {
+                (void) inotify_rm_watch(w->fd, wd);
+                forget(w, wd);
+                return -ENOENT;
         }
         e = find(w, wd, &pos);
         if (!e) {
