@@ -41,10 +41,9 @@ else
 fi
 lap "three hosts and etcd"
 
+declare -A PORT=([main]=5432 [my-db]=5433) # on every host (generate --port on B and C)
 psql_on() { # HOST CLUSTER SQL
-        local port
-        port=$(on "$1" pg_conftool -s 15 "$2" show port 2>/dev/null)
-        on "$1" runuser -u postgres -- psql -X -A -t -q -p "$port" -h /var/run/postgresql -d postgres -c "$3"
+        on "$1" runuser -u postgres -- psql -X -A -t -q -p "${PORT[$2]}" -h /var/run/postgresql -d postgres -c "$3"
 }
 # role HOST CLUSTER: this host's member as "Leader running", "Replica streaming", ...
 role() { on "$1" patroni-debianctl list --json | /usr/bin/python3 -c 'import json,sys
