@@ -56,14 +56,18 @@ leader_of() { on "$1" patroni-debianctl ctl "15/$2" list -f json 2>/dev/null | /
 print(next((m["Member"] for m in json.load(sys.stdin) if m["Role"] == "Leader"), ""))'; }
 
 # 1. Host A: clusters made the usual way, with data, taken over.
-for c in main my-db; do
-        on 1 pg_createcluster 15 "$c" --start >/dev/null 2>&1
-        psql_on 1 "$c" 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10000)'
-done
+# pg-common's postgresql@ unit cannot start a cluster with a dash in its name (%I makes 15-my-db
+# 15/my/db), so "pg_createcluster --start" leaves 15/my-db stopped; the handover starts it.
+on 1 pg_createcluster 15 main --start >/dev/null 2>&1
+psql_on 1 main 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10000)'
+on 1 pg_createcluster 15 my-db --start >/dev/null 2>&1
 for c in main my-db; do
         if wait_until 90 is_role 1 "$c" "Leader running"; then ok "A: 15/$c taken over, Leader"; else
                 not_ok "A: 15/$c is $(role 1 "$c"): $(on 1 journalctl -q -o cat PGCLUSTER="15/$c" | tail -5)"; fi
 done
+psql_on 1 my-db 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10000)'
+check "A: 15/my-db (stopped by pg-common's unit) was started by the handover" "yes" \
+        "$(on 1 journalctl -q -o cat PGCLUSTER=15/my-db | grep -q 'is not running; starting it as pg-common does' && echo yes)"
 lap "scenario 1 (takeover on A)"
 
 # 2. B and C: the same env.conf, a configuration each; Patroni clones through our helper.
