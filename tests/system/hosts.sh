@@ -18,6 +18,8 @@ for i in 1 2 3; do
         host_prepare "$i" "${names[i]}" || { not_ok "cannot prepare host ${names[i]}"; finish; }
         r=${H_SYS[i]}/root
         rm -rf "$r"/var/lib/etcd/*
+        # Not at boot: a first member alone waits for its peers until systemd gives up on it.
+        rm -f "$r/etc/systemd/system/multi-user.target.wants/etcd.service"
         cat >"$r/etc/default/etcd" <<ETCD
 ETCD_NAME=${names[i]}
 ETCD_LISTEN_PEER_URLS=http://10.231.0.$i:2380
