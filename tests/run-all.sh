@@ -87,7 +87,8 @@ for trs in $(find "$san/tests" -name '*.trs' | sort); do
 done
 
 step "make distcheck"
-if make -j"$jobs" distcheck >"$W/distcheck.out" 2>&1; then
+# The system tier ran above (from the same tarball); here its scripts report themselves skipped.
+if PDD_SKIP_SYSTEM=1 make -j"$jobs" distcheck >"$W/distcheck.out" 2>&1; then
         passed=$((passed + 1))
         grep -A3 "archives ready for distribution" "$W/distcheck.out"
 else

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if ! system_available; then
-        skip "system tier, package (needs root, systemd-nspawn, patroni, etcd-server, postgresql-15)"
+        skip "system tier, package (PDD_SKIP_SYSTEM is set, or it needs root, systemd-nspawn, patroni, etcd-server, postgresql-15)"
         finish
 fi
 t0=$SECONDS

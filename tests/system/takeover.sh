@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if ! system_available; then
-        skip "system tier, takeover (needs root, systemd-nspawn, patroni, etcd-server, postgresql-15)"
+        skip "system tier, takeover (PDD_SKIP_SYSTEM is set, or it needs root, systemd-nspawn, patroni, etcd-server, postgresql-15)"
         finish
 fi
 t0=$SECONDS

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if ! system_available; then
-        skip "system tier (needs root, systemd-nspawn, patroni, etcd-server, postgresql-15)"
+        skip "system tier (PDD_SKIP_SYSTEM is set, or it needs root, systemd-nspawn, patroni, etcd-server, postgresql-15)"
         finish
 fi
 t0=$SECONDS
