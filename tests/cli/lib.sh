@@ -18,6 +18,7 @@ cleanup() {
         done
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT # so that cleanup runs when a timeout stops the test
 
 ok() {
         PASSED=$((PASSED + 1))

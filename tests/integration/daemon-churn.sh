@@ -59,6 +59,6 @@ else
         check "RSS grew by less than 1 MiB" "yes" "$([ $((rss1 - rss0)) -lt 1024 ] && echo yes || echo "no ($((rss1 - rss0)) KiB)")"
 fi
 check "the daemon still acts on the steady cluster's configuration" "yes" \
-        "$(printf 'scope: z\n' >>"$R/etc/patroni/15-steady.yml"; wait_for 'dry-run: reload patroni@15-steady.service' 1 5 && echo yes)"
+        "$(printf 'scope: z\n' >>"$R/etc/patroni/15-steady.yml"; wait_for 'dry-run: reload patroni@15-steady.service' 1 30 && echo yes)"
 stop_daemon
 finish

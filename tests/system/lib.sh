@@ -184,6 +184,8 @@ host_halt() {
         H_NSPAWN[$1]= H_PID1[$1]=
 }
 host_stop() { # I: halted, unmounted, removed
+        [ "$NSPAWN" = "${H_NSPAWN[$1]}" ] && NSPAWN= # use_host's copies must not outlive the host
+        [ "$SYS_D" = "${H_SYS[$1]}" ] && SYS_D=
         host_halt "$1"
         local d=${H_SYS[$1]}
         if [ -n "$d" ]; then
