@@ -80,6 +80,13 @@ typedef struct Globals {
         const char *root;
 } Globals;
 
+static int open_root(const Globals *g) {
+        int fd = fs_open_root(g->root);
+        if (fd < 0)
+                log_error_errno(fd, "cannot open root directory %s: %m", g->root);
+        return fd;
+}
+
 
 /* Like the daemon: a cluster that already has data is marked for a handover before its configuration is written. */
 static int mark_for_takeover(int rootfd, const GenRequest *req, bool *marked, GenError *err) {
@@ -180,11 +187,9 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
         if (to_stdout)
                 req.force = true; /* nothing is replaced: do not refuse because the file exists */
 
-        rootfd = fs_open_root(g->root);
-        if (rootfd < 0) {
-                log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
+        rootfd = open_root(g);
+        if (rootfd < 0)
                 return GEN_USAGE;
-        }
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
             (!to_stdout && mark_for_takeover(rootfd, &req, &marked, &err) < 0) ||
@@ -282,6 +287,26 @@ static int parse_cluster_arg(const char *arg, char *version, size_t vsize, char 
         }
         log_error("invalid cluster \"%s\": expected VERSION/CLUSTER or VERSION-CLUSTER", arg);
         return -EINVAL;
+}
+
+/*
+ * "COMMAND VERSION/CLUSTER ...": argv[1] is the cluster, or -h/--help. Returns 1 with VERSION and CLUSTER
+ * set, 0 when help was shown, -GEN_USAGE on a usage error (said). EXTRA: more arguments than the cluster
+ * are a usage error.
+ */
+static int cluster_command_args(int argc, char **argv, bool extra, const char *example, char *version, size_t vsize,
+                                char *cluster, size_t csize) {
+        if (argc >= 2 && (streq(argv[1], "-h") || streq(argv[1], "--help"))) {
+                help();
+                return 0;
+        }
+        if (argc < 2 || extra) {
+                log_error("%s needs VERSION/CLUSTER, e.g. \"%s\" (see --help)", argv[0], example);
+                return -GEN_USAGE;
+        }
+        if (parse_cluster_arg(argv[1], version, vsize, cluster, csize) < 0)
+                return -GEN_USAGE;
+        return 1;
 }
 
 typedef struct Findings {
@@ -384,21 +409,13 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         size_t size;
         int r;
 
-        if (argc != 2 || streq(argv[1], "-h") || streq(argv[1], "--help")) {
-                if (argc == 2) {
-                        help();
-                        return 0;
-                }
-                log_error("check needs VERSION/CLUSTER, e.g. \"check 15/main\" (see --help)");
+        r = cluster_command_args(argc, argv, argc > 2, "check 15/main", version, sizeof(version), cluster,
+                                 sizeof(cluster));
+        if (r <= 0)
+                return -r;
+        rootfd = open_root(g);
+        if (rootfd < 0)
                 return GEN_USAGE;
-        }
-        if (parse_cluster_arg(argv[1], version, sizeof(version), cluster, sizeof(cluster)) < 0)
-                return GEN_USAGE;
-        rootfd = fs_open_root(g->root);
-        if (rootfd < 0) {
-                log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
-                return GEN_USAGE;
-        }
         req.version = version;
         req.cluster = cluster;
 
@@ -495,21 +512,13 @@ static int cmd_ctl(const Globals *g, int argc, char **argv) {
         char version[64], cluster[NAME_MAX + 1], path[PATH_MAX];
         _cleanup_close_ int rootfd = -1, fd = -1;
 
-        if (argc < 2 || streq(argv[1], "-h") || streq(argv[1], "--help")) {
-                if (argc >= 2) {
-                        help();
-                        return 0;
-                }
-                log_error("ctl needs VERSION/CLUSTER, e.g. \"ctl 15/main list\" (see --help)");
+        int r = cluster_command_args(argc, argv, false, "ctl 15/main list", version, sizeof(version), cluster,
+                                     sizeof(cluster));
+        if (r <= 0)
+                return -r;
+        rootfd = open_root(g);
+        if (rootfd < 0)
                 return GEN_USAGE;
-        }
-        if (parse_cluster_arg(argv[1], version, sizeof(version), cluster, sizeof(cluster)) < 0)
-                return GEN_USAGE;
-        rootfd = fs_open_root(g->root);
-        if (rootfd < 0) {
-                log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
-                return GEN_USAGE;
-        }
         snprintf(path, sizeof(path), PATRONI_DIR "/%s-%s.yml", version, cluster);
         fd = fs_open_in_root(rootfd, path, O_PATH, false);
         if (fd < 0) {
@@ -562,11 +571,9 @@ static int cmd_list(const Globals *g, int argc, char **argv) {
                         return GEN_USAGE;
                 }
         }
-        rootfd = fs_open_root(g->root);
-        if (rootfd < 0) {
-                log_error_errno(rootfd, "cannot open root directory %s: %m", g->root);
+        rootfd = open_root(g);
+        if (rootfd < 0)
                 return GEN_USAGE;
-        }
         r = settings_load(rootfd, SETTINGS_PATH, &s, &error);
         if (r < 0) {
                 log_warning("%s; include/exclude not applied", error ? error : "cannot read " SETTINGS_PATH);
