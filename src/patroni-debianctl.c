@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -223,53 +222,24 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
 }
 
 
-static int cmp_str(const void *a, const void *b) {
-        return pgcommon_version_compare(*(char *const *) a, *(char *const *) b) ?: strcmp(*(char *const *) a,
-                                                                                           *(char *const *) b);
-}
-
 /* The clusters with a Patroni configuration, as "V/C, V/C" (sorted), for an error message. */
 static char *known_configs(int rootfd) {
-        _cleanup_close_ int fd = fs_open_in_root(rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, false);
-        char **names = NULL, *out = NULL;
+        _cleanup_(settings_freep) Settings *s = settings_new(); /* every cluster in scope */
+        StatusRow *rows = NULL;
         size_t n = 0, len = 0;
-        DIR *dir;
-        struct dirent *de;
+        char *out;
 
-        if (fd < 0 || !(dir = fdopendir(fd)))
-                return strdup("none");
-        fd = -1;
-        while ((de = readdir(dir))) {
-                char version[64], cluster[NAME_MAX + 1], inst[NAME_MAX + 1], **more;
-                size_t l = strlen(de->d_name);
-                if (l < 5 || !streq(de->d_name + l - 4, ".yml"))
-                        continue;
-                snprintf(inst, sizeof(inst), "%.*s", (int) (l - 4), de->d_name);
-                if (pgcommon_split_instance(inst, version, sizeof(version), cluster, sizeof(cluster)) < 0)
-                        continue;
-                more = reallocarray(names, n + 1, sizeof(char *));
-                if (!more)
-                        break;
-                names = more;
-                if (asprintf(&names[n], "%s/%s", version, cluster) < 0)
-                        break;
-                len += strlen(names[n]) + 2;
-                n++;
-        }
-        closedir(dir);
-        if (n)
-                qsort(names, n, sizeof(char *), cmp_str);
-        out = calloc(1, len + 5);
-        for (size_t i = 0; out && i < n; i++) {
-                if (i)
-                        strcat(out, ", ");
-                strcat(out, names[i]);
-        }
-        if (out && !n)
-                strcpy(out, "none");
+        if (!s || status_collect(rootfd, s, &rows, &n) < 0)
+                return NULL;
         for (size_t i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
+                len += strlen(rows[i].version) + strlen(rows[i].cluster) + 3;
+        out = calloc(1, len + 5);
+        for (size_t i = 0; out && i < n; i++)
+                if (!streq(rows[i].config, "none"))
+                        sprintf(out + strlen(out), "%s%s/%s", out[0] ? ", " : "", rows[i].version, rows[i].cluster);
+        if (out && !out[0])
+                strcpy(out, "none");
+        free(rows);
         return out;
 }
 
