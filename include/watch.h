@@ -38,6 +38,9 @@ size_t watch_count(const Watch *w);
 /* Add every watch that should exist (idempotent). Returns the number of failed adds. */
 int watch_setup(Watch *w);
 
+/* Drop the watches of cluster directories that are gone (after lost events, before a rescan). */
+void watch_prune(Watch *w);
+
 /* Read and dispatch events until the queue is empty. */
 int watch_process(Watch *w);
 

@@ -500,6 +500,7 @@ static void full_scan(Daemon *d) {
         _cleanup_(pgcluster_list_freep) PgClusterList *l = NULL;
         int r;
 
+        watch_prune(d->watch);
         r = pgcommon_scan(d->rootfd, &l);
         if (r < 0)
                 log_warning_errno(r, "Cannot list %s: %m, will look again on the next event.", PGCOMMON_CONF_DIR);

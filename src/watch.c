@@ -242,6 +242,33 @@ static int ensure(Watch *w, WatchKind target) {
         return 1;
 }
 
+/* Drop the watches of VERSION/CLUSTER's directory (all of them with CLUSTER NULL) whose directory is gone. */
+static void drop_gone_clusters(Watch *w, const char *version, const char *cluster) {
+        for (size_t i = 0; i < w->n;) {
+                WatchEntry *e = &w->entries[i];
+                char real[PATH_MAX];
+                struct stat st;
+
+                if (e->kind == WATCH_CLUSTER && (!cluster || (streq(e->version, version) && streq(e->cluster, cluster))) &&
+                    (size_t) snprintf(real, sizeof(real), "%s" PGCOMMON_CONF_DIR "/%s/%s", w->root, e->version,
+                                      e->cluster) < sizeof(real) &&
+                    lstat(real, &st) < 0 && errno == ENOENT) {
+                        (void) inotify_rm_watch(w->fd, e->wd);
+                        forget(w, e->wd);
+                } else
+                        i++;
+        }
+}
+
+/*
+ * A removed directory's watch goes with it (IN_IGNORED), but the report may be lost when the queue
+ * overflows, and a watch attached while the directory was being removed may never get one: whoever
+ * rescans drops what is gone by name.
+ */
+void watch_prune(Watch *w) {
+        drop_gone_clusters(w, NULL, NULL);
+}
+
 int watch_setup(Watch *w) {
         /*
          * Ancestor watches may serve both targets (one inode, one wd): drop them all, then let
@@ -356,6 +383,8 @@ static void on_event(void *userdata, int wd, uint32_t mask, const char *name) {
                         return;
                 if ((mask & (IN_CREATE | IN_MOVED_TO)) && (mask & IN_ISDIR))
                         add_cluster(w, copy.version, name);
+                else if ((mask & (IN_DELETE | IN_MOVED_FROM)) && (mask & IN_ISDIR))
+                        drop_gone_clusters(w, copy.version, name);
                 w->cb.cluster_event(w->userdata, copy.version, name);
                 return;
         case WATCH_CLUSTER:
