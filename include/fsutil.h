@@ -44,12 +44,15 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, 
 
 /*
  * Many files at once with the same guarantees as fs_write_atomic() but far
- * fewer journal commits: every temporary file is written and its writeback
- * started when added; commit fsyncs each (the first commit carries the
- * others' data), renames each, then fsyncs the directory once. Each item's
+ * less waiting: every temporary file is written and its writeback started
+ * when added; commit fsyncs them all, FS_BATCH_SYNC_THREADS at a time (the
+ * file system carries concurrent fsyncs in shared journal commits), renames
+ * each one that is durable, then fsyncs the directory once. Each item's
  * result is in items[i].result; commit returns how many failed. Items never
  * committed are removed by fs_batch_free().
  */
+#define FS_BATCH_SYNC_THREADS 16
+
 typedef struct FsBatchItem {
         char name[NAME_MAX + 1], tmp[NAME_MAX + 1];
         FsWriteFlags flags;

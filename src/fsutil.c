@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,11 +212,10 @@ fail:
         return r;
 }
 
-static int commit_temp(int dirfd, int fd, const char *tmp, const char *name, FsWriteFlags flags) {
-        int r = 0;
+/* SYNCED: what fsync() of FD returned (0 or -errno). The temporary file is renamed only if it is durable. */
+static int commit_temp(int dirfd, int fd, int synced, const char *tmp, const char *name, FsWriteFlags flags) {
+        int r = synced;
 
-        if (fsync(fd) < 0)
-                r = negative_errno();
         if (close(fd) < 0 && r == 0)
                 r = negative_errno();
         if (r == 0) {
@@ -235,6 +237,10 @@ static int commit_temp(int dirfd, int fd, const char *tmp, const char *name, FsW
         return r;
 }
 
+static int sync_fd(int fd) {
+        return fsync(fd) < 0 ? negative_errno() : 0;
+}
+
 int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
                     gid_t gid, FsWriteFlags flags) {
         char tmp[NAME_MAX + 1];
@@ -243,7 +249,7 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, 
         fd = create_temp(dirfd, name, data, size, mode, uid, gid, flags, tmp);
         if (fd < 0)
                 return fd;
-        r = commit_temp(dirfd, fd, tmp, name, flags);
+        r = commit_temp(dirfd, fd, sync_fd(fd), tmp, name, flags);
         if (r < 0)
                 return r;
         (void) fsync(dirfd);
@@ -277,12 +283,49 @@ int fs_batch_add(FsBatch *b, const char *name, const void *data, size_t size, mo
         return 0;
 }
 
+/* fsync() of a batch's files, shared out between threads: concurrent fsyncs of new files are carried by
+ * the same journal commits, where one after the other each waits for its own. */
+typedef struct SyncWork {
+        FsBatchItem *items;
+        size_t n;
+        atomic_size_t next;
+} SyncWork;
+
+static void *sync_worker(void *userdata) {
+        SyncWork *w = userdata;
+        size_t i;
+
+        while ((i = atomic_fetch_add(&w->next, 1)) < w->n)
+                w->items[i].result = sync_fd(w->items[i].fd);
+        return NULL;
+}
+
+static void sync_batch(FsBatch *b) {
+        SyncWork w = { .items = b->items, .n = b->n };
+        pthread_t threads[FS_BATCH_SYNC_THREADS - 1];
+        size_t want = b->n < FS_BATCH_SYNC_THREADS ? b->n - 1 : FS_BATCH_SYNC_THREADS - 1, started = 0;
+        sigset_t all, old;
+
+        atomic_init(&w.next, 0);
+        /* Signals stay with the main thread (and its event loop). */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        while (started < want && pthread_create(&threads[started], NULL, sync_worker, &w) == 0)
+                started++;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        sync_worker(&w); /* this thread too, and alone if no thread could be started */
+        for (size_t i = 0; i < started; i++)
+                pthread_join(threads[i], NULL);
+}
+
 size_t fs_batch_commit(FsBatch *b) {
         size_t failed = 0;
 
+        if (b->n > 0)
+                sync_batch(b);
         for (size_t i = 0; i < b->n; i++) {
                 FsBatchItem *it = &b->items[i];
-                it->result = commit_temp(b->dirfd, it->fd, it->tmp, it->name, it->flags);
+                it->result = commit_temp(b->dirfd, it->fd, it->result, it->tmp, it->name, it->flags);
                 it->fd = -1;
                 failed += it->result < 0;
         }

@@ -184,6 +184,38 @@ START_TEST(test_batch) {
 }
 END_TEST
 
+/* More files than sync threads: every one is synced by some thread, then renamed, each to its own name. */
+START_TEST(test_batch_many) {
+        enum { N = 5 * FS_BATCH_SYNC_THREADS + 3 };
+        FsBatch *b = fs_batch_new(dirfd_);
+        char name[32], data[32];
+
+        for (unsigned i = 0; i < N; i++) {
+                snprintf(name, sizeof(name), "15-c%03u.yml", i);
+                snprintf(data, sizeof(data), "cluster %u\n", i);
+                ck_assert_int_eq(fs_batch_add(b, name, data, strlen(data), 0640, 0, 0, 0), 0);
+        }
+        tmp_write(root, "15-c057.yml", "raced\n");
+        ck_assert_uint_eq(fs_batch_commit(b), 1);
+        for (unsigned i = 0; i < N; i++) {
+                char *text;
+                struct stat st;
+
+                snprintf(name, sizeof(name), "15-c%03u.yml", i);
+                snprintf(data, sizeof(data), i == 57 ? "raced\n" : "cluster %u\n", i);
+                ck_assert_int_eq(b->items[i].result, i == 57 ? -EEXIST : 0);
+                text = tmp_read(root, name);
+                ck_assert_str_eq(text, data);
+                free(text);
+                ck_assert_int_eq(fstatat(dirfd_, name, &st, AT_SYMLINK_NOFOLLOW), 0);
+                if (i != 57)
+                        ck_assert_uint_eq(st.st_mode & 07777, 0640);
+        }
+        fs_batch_free(b);
+        ck_assert_uint_eq(count_entries(), N); /* no temporary file left */
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("fsutil");
         TCase *tc = tcase_create("core");
@@ -198,6 +230,7 @@ int main(void) {
         tcase_add_test(tc, test_read);
         tcase_add_test(tc, test_open_in_root);
         tcase_add_test(tc, test_batch);
+        tcase_add_test(tc, test_batch_many);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }
