@@ -126,6 +126,25 @@ check "clone helper: configuration files moved into /etc/postgresql/15/skipclone
         "$(inside ls /etc/postgresql/15/skipclone | grep -cE '^(postgresql|pg_hba|pg_ident)\.conf$')"
 lap "scenario 5e (clone helper)"
 
+# 5f. Several configurations in one go, under the unit's sandbox: a reload brings three clusters into
+#     scope at once; they are written as one batch, synced by several threads.
+inside sh -c 'printf "settle_ms: 500\nexclude: [\"15/skip*\", \"15/batch*\"]\n" >/etc/patroni/patroni-debiand.yml'
+inside systemctl reload patroni-debiand
+for i in 1 2 3; do
+        inside sh -c "mkdir -p /etc/postgresql/15/batch$i && echo 'port = 546$i' >/etc/postgresql/15/batch$i/postgresql.conf"
+done
+sleep 1
+inside sh -c 'printf "settle_ms: 500\nautostart: false\nexclude: [\"15/skip*\"]\n" >/etc/patroni/patroni-debiand.yml'
+inside systemctl reload patroni-debiand
+sleep 1
+check "batch: three configurations generated at reload" "3" "$(djournal | grep -cE 'Generated /etc/patroni/15-batch[123]\.yml')"
+check "batch: each root:postgres 0640" "640 root postgres
+640 root postgres
+640 root postgres" "$(inside stat -c '%a %U %G' /etc/patroni/15-batch1.yml /etc/patroni/15-batch2.yml /etc/patroni/15-batch3.yml)"
+check "batch: no temporary file left" "0" "$(inside find /etc/patroni -name '.*.tmp' | wc -l)"
+check "batch: still active" "active" "$(inside systemctl is-active patroni-debiand)"
+lap "scenario 5f (a batch under the sandbox)"
+
 # 6. The journal: fields to filter on, and the catalog.
 check "journalctl PGCLUSTER=15/beta shows the daemon's entries" "yes" \
         "$(inside journalctl -q -o cat PGCLUSTER=15/beta SYSLOG_IDENTIFIER=patroni-debiand | grep -q 'Starting patroni@15-beta' && echo yes)"
