@@ -11,10 +11,12 @@ FAILED=0
 SKIPPED=0
 CLEANUP=()
 
+# The index has a name no cleanup step uses: bash's scoping is dynamic, and a step
+# that assigned it (a plain "for i in ...") would send the loop back and round forever.
 cleanup() {
-        local i
-        for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
-                eval "${CLEANUP[i]}" >/dev/null 2>&1 || true
+        local _cleanup_at
+        for ((_cleanup_at = ${#CLEANUP[@]} - 1; _cleanup_at >= 0; _cleanup_at--)); do
+                eval "${CLEANUP[_cleanup_at]}" >/dev/null 2>&1 || true
         done
 }
 trap cleanup EXIT

@@ -142,6 +142,7 @@ H_SYS=() H_NSPAWN=() H_PID1=() H_NET=()
 NETNS=pdd$$
 
 net_setup() { # N
+        local i
         ip netns add "${NETNS}br" || return 1
         CLEANUP+=("net_teardown $1")
         ip -n "${NETNS}br" link add br0 type bridge && ip -n "${NETNS}br" link set br0 up || return 1
@@ -155,6 +156,7 @@ net_setup() { # N
         done
 }
 net_teardown() { # N
+        local i
         for i in $(seq "$1"); do ip netns del "${NETNS}h$i" 2>/dev/null; done
         ip netns del "${NETNS}br" 2>/dev/null
 }
