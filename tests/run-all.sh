@@ -5,6 +5,7 @@
 #     and lintian on it; the system tests install that package;
 #  2b. from the tarball, a build with -Werror, AddressSanitizer and
 #     UndefinedBehaviorSanitizer, and "make check" on it;
+#  2c. the three-host system scenario ("make check-hosts", slower, on its own);
 #  3. "make distcheck" (a plain build and check from the tarball, out of tree,
 #     install and uninstall);
 #  4. each fuzz harness under libFuzzer for FUZZ_SECONDS (60);
@@ -86,6 +87,31 @@ for trs in $(find "$san/tests" -name '*.trs' | sort); do
         fi
 done
 
+step "system tier, three hosts: make check-hosts (the package, three containers, etcd cluster, failover)"
+(cd "$san" && make check-hosts >"$W/hosts.out" 2>&1)
+rc=$?
+if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/hosts.out" | tail -1); then
+        read -r p f s < <(awk '{ print $2, $4, $6 }' <<<"$line")
+        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+        grep -E '^not ok|^# (failover|rejoin) time|wall time' "$W/hosts.out"
+        echo "$line"
+        # an exit status that no failed check explains (a timeout, a crash) is a failure of its own
+        if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "make check-hosts exited $rc"; fi
+else
+        failed=$((failed + 1))
+        echo "make check-hosts exited $rc with no summary:"
+        tail -30 "$W/hosts.out"
+fi
+# Whatever happened, it must leave nothing behind.
+left=$( (ip netns list 2>/dev/null | grep -E '^pdd[0-9]+(br|h[0-9])'; grep -E ' /tmp/pdd-sys-[^ ]*/root ' /proc/mounts) | wc -l)
+if [ "$left" -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "nothing left behind: no network namespace, no overlay mount"
+else
+        failed=$((failed + 1))
+        echo "left behind: $(ip netns list 2>/dev/null | grep -E '^pdd[0-9]+' | tr '\n' ' ')$(grep -cE ' /tmp/pdd-sys-[^ ]*/root ' /proc/mounts) overlay mount(s)"
+fi
+
 step "make distcheck"
 # The system tier ran above (from the same tarball); here its scripts report themselves skipped.
 if PDD_SKIP_SYSTEM=1 make -j"$jobs" distcheck >"$W/distcheck.out" 2>&1; then
@@ -123,6 +149,6 @@ step "benchmarks (figures, not counted)"
 make bench 2>&1 || echo "benchmarks did not run"
 
 echo
-echo "tiers: unit (Check) and fuzz corpora, CLI, daemon integration (dry run) and system (real systemd, etcd, Patroni, PostgreSQL in a container) in make check; fuzzing and distcheck above"
+echo "tiers: unit (Check) and fuzz corpora, CLI, daemon integration (dry run) and system (real systemd, etcd, Patroni, PostgreSQL in a container) in make check; three hosts, fuzzing and distcheck above"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
