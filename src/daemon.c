@@ -386,6 +386,8 @@ static void reconcile_item(Daemon *d, Item *it, bool cluster_changed) {
         pgcluster_done(&g.cluster);
 }
 
+static bool stop_requested(Daemon *d);
+
 /* Everything at once (start-up, rescan, reload): configurations to generate are written as one batch. */
 static void reconcile_all(Daemon *d) {
         Policy policy = { .autostart = d->settings->autostart,
@@ -417,6 +419,8 @@ static void reconcile_all(Daemon *d) {
                 Gathered g;
                 unsigned actions;
 
+                if (stop_requested(d))
+                        break; /* what is rendered so far is the write in hand */
                 if (ev_is_active(&it->settle) || ev_is_active(&it->config_settle))
                         continue; /* its timer will decide */
                 gather(d, it, true, &g); /* start-up, reload, rescan: every cluster counts as changed */
@@ -694,16 +698,13 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents) {
         reload(w->data);
 }
 
-static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents) {
-        Daemon *d = w->data;
-        (void) revents;
-
-        log_info("Received %s, stopping; Patroni units keep running.", strsignal(w->signum));
+static void begin_stop(Daemon *d, int signum) {
+        log_info("Received %s, stopping; Patroni units keep running.", strsignal(signum));
         (void) sd_notify(0, "STOPPING=1");
         d->stopping = true;
         /* A second signal ends the process at once, whatever it is doing. */
-        ev_signal_stop(loop, &d->sig_term);
-        ev_signal_stop(loop, &d->sig_int);
+        ev_signal_stop(d->loop, &d->sig_term);
+        ev_signal_stop(d->loop, &d->sig_int);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         sigset_t ss;
@@ -711,7 +712,37 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents) {
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
         sigprocmask(SIG_UNBLOCK, &ss, NULL);
-        ev_break(loop, EVBREAK_ALL);
+        ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents) {
+        (void) loop;
+        (void) revents;
+        begin_stop(w->data, w->signum);
+}
+
+/* Between two clusters of a long reconcile (start-up, reload, rescan): has a stop signal come? The loop
+ * would see it only once the reconcile is over, and a second one would merge with it while it waits
+ * (libev holds them blocked for its signalfd). Taken here, the reconcile ends after the write in hand,
+ * and a second signal ends the process at once. */
+static bool stop_requested(Daemon *d) {
+        static const struct timespec now = { 0, 0 };
+        sigset_t stop, pending;
+        int sig;
+
+        if (d->stopping)
+                return true;
+        if (d->opts.once || sigpending(&pending) < 0 ||
+            (!sigismember(&pending, SIGTERM) && !sigismember(&pending, SIGINT)))
+                return false;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        sig = sigtimedwait(&stop, NULL, &now);
+        if (sig < 0)
+                return false;
+        begin_stop(d, sig);
+        return true;
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
@@ -843,6 +874,8 @@ int daemon_run(Daemon *d) {
                         log_warning("Some directories cannot be watched yet; retrying with backoff.");
         }
         full_scan(d);
+        if (d->stopping)
+                return 0; /* a stop signal came during start-up */
 
         for (size_t i = 0; i < d->n_items; i++) {
                 configs += d->items[i]->memo.config_known;
