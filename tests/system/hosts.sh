@@ -1,7 +1,8 @@
 #!/bin/bash
 # System tier, three hosts: one etcd cluster (a member per host), a cluster
 # taken over on host A, replicas on B and C cloned by the project's helper,
-# failover when A goes down, and A rejoining; for 15/main and 15/my-db.
+# failover when A goes down, and A rejoining; then the leader's host lost
+# outright and back; for 15/main and 15/my-db.
 . "$(dirname "$0")/lib.sh"
 
 if ! system_available || ! command -v ip >/dev/null || ! command -v etcdctl >/dev/null; then
@@ -145,6 +146,65 @@ check "A's daemon after the reboot: starts only, generates, stops and hands over
         "$(djournal -b 0 | grep -c 'Starting patroni@15-') $(djournal -b 0 | grep -c 'Generated ') $(
                 djournal -b 0 | grep -c 'Stopping ') $(djournal -b 0 | grep -c 'takeover@')"
 lap "scenario 5 (A rejoins)"
+# 6. The leader's host is lost outright: nobody releases the lock, so it expires (ttl 30) and a replica
+#    is promoted at its next loop (loop_wait 10); the lost host boots again and rejoins (pg_rewind if its
+#    timeline diverged), and every committed row is there.
+host_index() { case $1 in pdd-a) echo 1 ;; pdd-b) echo 2 ;; pdd-c) echo 3 ;; esac; }
+lost=$(host_index "$(leader_of 1 main)")
+if [ -z "$lost" ] || [ "$(leader_of 1 my-db)" != "${names[lost]}" ]; then
+        not_ok "one host should lead both clusters before the crash: main $(leader_of 1 main), my-db $(leader_of 1 my-db)"
+else
+        psql_on "$lost" main 'INSERT INTO t VALUES (30001)'
+        psql_on "$lost" my-db 'INSERT INTO t VALUES (30001)'
+        survivors=()
+        for i in 1 2 3; do [ "$i" != "$lost" ] && survivors+=("$i"); done
+        # Replication is asynchronous: only a row the replicas have is owed after the crash.
+        replicated() { local i; for i in "${survivors[@]}"; do
+                [ "$(psql_on "$i" "$1" 'SELECT count(*) FROM t WHERE id = 30001')" = 1 ] || return 1; done; }
+        for c in main my-db; do wait_until 15 replicated "$c" || not_ok "15/$c: the replicas never got row 30001"; done
+        t_crash=$SECONDS
+        host_crash "$lost"
+        promoted() { # CLUSTER: a surviving host leads and takes a write
+                local l i
+                l=$(leader_of "${survivors[0]}" "$1")
+                for i in "${survivors[@]}"; do
+                        [ "$l" = "${names[i]}" ] && psql_on "$i" "$1" 'INSERT INTO t VALUES (30002)' && return 0
+                done
+                return 1
+        }
+        for c in main my-db; do
+                if wait_until 90 promoted "$c"; then
+                        ok "15/$c: $(leader_of "${survivors[0]}" "$c") leads and takes writes $((SECONDS - t_crash)) s after ${names[lost]} was lost (ttl 30 + loop_wait 10 = 40)"
+                else
+                        not_ok "15/$c after ${names[lost]} was lost: $(members "${survivors[0]}" "$c")"
+                fi
+        done
+        echo "# failover time after a crash (leader's host killed to a committed write on the new leader): $((SECONDS - t_crash)) s for both clusters"
+        t_up=$SECONDS
+        host_boot "$lost" || not_ok "host ${names[lost]} did not boot again"
+        back() { is_role "$lost" "$1" "Replica running" && [ "$(psql_on "$lost" "$1" 'SELECT count(*) FROM t WHERE id = 30002')" = 1 ]; }
+        for c in main my-db; do
+                if wait_until 120 back "$c"; then
+                        ok "15/$c: ${names[lost]} rejoined as a streaming replica with the write made after the crash ($((SECONDS - t_up)) s)"
+                else
+                        not_ok "15/$c on ${names[lost]}: $(role "$lost" "$c"); $(on "$lost" journalctl -q -o cat -b 0 -u "patroni@15-$c" | tail -5)"
+                fi
+                rows() { echo "$(psql_on 1 "$1" 'SELECT count(*) FROM t') $(psql_on 2 "$1" 'SELECT count(*) FROM t') $(
+                        psql_on 3 "$1" 'SELECT count(*) FROM t')"; }
+                wait_until 15 eval '[ "$(rows "$c")" = "10003 10003 10003" ]'
+                check "15/$c: every row committed before and after the crash, on all three hosts" "10003 10003 10003" "$(rows "$c")"
+        done
+        echo "# rejoin time after a crash (booted to streaming again): $((SECONDS - t_up)) s"
+        for c in main my-db; do
+                echo "# 15/$c on ${names[lost]}, Patroni on rewinding: $(on "$lost" journalctl -q -o cat -b 0 -u "patroni@15-$c" |
+                        grep -iE 'rewind|crash recovery' | sed 's/^[0-9-]* [0-9:,]* //' | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+        done
+        use_host "$lost"
+        check "${names[lost]}'s daemon after the crash: starts only, generates, stops and hands over nothing" "2 0 0 0" \
+                "$(djournal -b 0 | grep -c 'Starting patroni@15-') $(djournal -b 0 | grep -c 'Generated ') $(
+                        djournal -b 0 | grep -c 'Stopping ') $(djournal -b 0 | grep -c 'takeover@')"
+fi
+lap "scenario 6 (the leader's host lost, then back)"
 echo "# system tier, three hosts, wall time: $((SECONDS - t0)) s"
 for i in 3 2 1; do host_stop "$i"; done
 net_teardown 3
