@@ -93,7 +93,7 @@ rc=$?
 if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/hosts.out" | tail -1); then
         read -r p f s < <(awk '{ print $2, $4, $6 }' <<<"$line")
         passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-        grep -E '^not ok|^# (failover|rejoin) time|wall time' "$W/hosts.out"
+        grep -E '^not ok|^# (failover|rejoin) time|rewinding|wall time' "$W/hosts.out"
         echo "$line"
         # an exit status that no failed check explains (a timeout, a crash) is a failure of its own
         if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "make check-hosts exited $rc"; fi
