@@ -370,11 +370,60 @@ static void execute(Daemon *d, Item *it, unsigned actions, const Gathered *g, bo
         }
 }
 
+static Policy policy_of(const Settings *s) {
+        return (Policy){ .autostart = s->autostart, .reload_on_change = s->reload_on_change, .takeover = s->takeover };
+}
+
+/* ---- stopping ---------------------------------------------------------------------------- */
+
+static sigset_t *stop_signals(sigset_t *ss) {
+        sigemptyset(ss);
+        sigaddset(ss, SIGTERM);
+        sigaddset(ss, SIGINT);
+        return ss;
+}
+
+static void begin_stop(Daemon *d, int signum) {
+        log_info("Received %s, stopping; Patroni units keep running.", strsignal(signum));
+        (void) sd_notify(0, "STOPPING=1");
+        d->stopping = true;
+        /* A second signal ends the process at once, whatever it is doing. */
+        ev_signal_stop(d->loop, &d->sig_term);
+        ev_signal_stop(d->loop, &d->sig_int);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        sigset_t ss;
+        sigprocmask(SIG_UNBLOCK, stop_signals(&ss), NULL);
+        ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents) {
+        (void) loop;
+        (void) revents;
+        begin_stop(w->data, w->signum);
+}
+
+/* Between two clusters of a long reconcile (start-up, reload, rescan): has a stop signal come? The loop
+ * would see it only once the reconcile is over, and a second one would merge with it while it waits
+ * (libev holds them blocked for its signalfd). Taken here, the reconcile ends after the write in hand,
+ * and a second signal ends the process at once. */
+static bool stop_requested(Daemon *d) {
+        static const struct timespec now = { 0, 0 };
+        sigset_t ss;
+        int sig;
+
+        if (d->stopping)
+                return true;
+        sig = sigtimedwait(stop_signals(&ss), NULL, &now);
+        if (sig < 0)
+                return false; /* none pending (EAGAIN) */
+        begin_stop(d, sig);
+        return true;
+}
+
 /* Decide and act for one cluster. CLUSTER_CHANGED: its directory settled after events. */
 static void reconcile_item(Daemon *d, Item *it, bool cluster_changed) {
-        Policy policy = { .autostart = d->settings->autostart,
-                          .reload_on_change = d->settings->reload_on_change,
-                          .takeover = d->settings->takeover };
+        const Policy policy = policy_of(d->settings);
         ClusterMemo next;
         Gathered g;
         unsigned actions;
@@ -386,13 +435,9 @@ static void reconcile_item(Daemon *d, Item *it, bool cluster_changed) {
         pgcluster_done(&g.cluster);
 }
 
-static bool stop_requested(Daemon *d);
-
 /* Everything at once (start-up, rescan, reload): configurations to generate are written as one batch. */
 static void reconcile_all(Daemon *d) {
-        Policy policy = { .autostart = d->settings->autostart,
-                          .reload_on_change = d->settings->reload_on_change,
-                          .takeover = d->settings->takeover };
+        const Policy policy = policy_of(d->settings);
         Item **todo = NULL;
         GenOutput *outs = NULL;
         GenError *errs = NULL;
@@ -696,53 +741,6 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents) {
         (void) loop;
         (void) revents;
         reload(w->data);
-}
-
-static void begin_stop(Daemon *d, int signum) {
-        log_info("Received %s, stopping; Patroni units keep running.", strsignal(signum));
-        (void) sd_notify(0, "STOPPING=1");
-        d->stopping = true;
-        /* A second signal ends the process at once, whatever it is doing. */
-        ev_signal_stop(d->loop, &d->sig_term);
-        ev_signal_stop(d->loop, &d->sig_int);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        sigset_t ss;
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        sigprocmask(SIG_UNBLOCK, &ss, NULL);
-        ev_break(d->loop, EVBREAK_ALL);
-}
-
-static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents) {
-        (void) loop;
-        (void) revents;
-        begin_stop(w->data, w->signum);
-}
-
-/* Between two clusters of a long reconcile (start-up, reload, rescan): has a stop signal come? The loop
- * would see it only once the reconcile is over, and a second one would merge with it while it waits
- * (libev holds them blocked for its signalfd). Taken here, the reconcile ends after the write in hand,
- * and a second signal ends the process at once. */
-static bool stop_requested(Daemon *d) {
-        static const struct timespec now = { 0, 0 };
-        sigset_t stop, pending;
-        int sig;
-
-        if (d->stopping)
-                return true;
-        if (d->opts.once || sigpending(&pending) < 0 ||
-            (!sigismember(&pending, SIGTERM) && !sigismember(&pending, SIGINT)))
-                return false;
-        sigemptyset(&stop);
-        sigaddset(&stop, SIGTERM);
-        sigaddset(&stop, SIGINT);
-        sig = sigtimedwait(&stop, NULL, &now);
-        if (sig < 0)
-                return false;
-        begin_stop(d, sig);
-        return true;
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
