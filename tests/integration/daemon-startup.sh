@@ -3,18 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 new_daemon_root
-/usr/bin/python3 - "$R/etc/postgresql/15" <<'PY'
-import os, sys, time
-base = sys.argv[1]
-old = time.time() - 3600
-for i in range(1000):
-    d = os.path.join(base, "c%04d" % i)
-    os.makedirs(d)
-    p = os.path.join(d, "postgresql.conf")
-    with open(p, "w") as f:
-        f.write("port = %d\n" % (5432 + i))
-    os.utime(p, (old, old))
-PY
+old_clusters 1000 5432
 start_daemon
 expect_count "1,000 clusters at start-up: 1,000 configurations" '^patroni-debiand: Generated ' 1000
 expect_count "and 1,000 starts" '^dry-run: start ' 1000

@@ -9,21 +9,7 @@ N=4000
 # those as it goes, and renders the others, written as one batch at its end.
 many_clusters() {
         new_daemon_root
-        /usr/bin/python3 - "$R" "$N" <<'PY'
-import os, sys, time
-root, n = sys.argv[1], int(sys.argv[2])
-old = time.time() - 3600
-for i in range(n):
-    d = os.path.join(root, "etc/postgresql/15/c%04d" % i)
-    os.makedirs(d)
-    p = os.path.join(d, "postgresql.conf")
-    with open(p, "w") as f:
-        f.write("port = %d\n" % (10000 + i))
-    os.utime(p, (old, old))
-    if i % 2 == 0:
-        with open(os.path.join(root, "etc/patroni/15-c%04d.yml" % i), "w") as f:
-            f.write("scope: c%04d\n" % i)
-PY
+        old_clusters "$N" 10000 2
 }
 # complete: how many of the configurations the daemon generated parse, with their REST API section
 complete() {
@@ -36,15 +22,9 @@ for p in glob.glob(os.path.join(sys.argv[1], "15-c*.yml")):
 print(n)
 PY
 }
-launch() {
-        ${DAEMON_WRAPPER:-} "$DAEMON" --root "$R" --dry-run --log-target=stderr 2>"$LOG" &
-        DPID=$!
-        CLEANUP+=("kill -9 $DPID")
-}
-
 # 1. One SIGTERM while start-up goes through the clusters.
 many_clusters
-launch
+launch_daemon
 if wait_for '^dry-run: start ' 20 120; then
         kill -TERM "$DPID"
         wait "$DPID"
@@ -57,7 +37,7 @@ if wait_for '^dry-run: start ' 20 120; then
         check "SIGTERM during start-up: start-up never finished, nothing stopped" "0 0" \
                 "$(count 'Watching [0-9]+ clusters') $(count '^dry-run: stop ')"
         check "SIGTERM during start-up: the write in hand finished ($gen configurations), each one whole" "$gen" \
-                "$(($(complete) - 0))"
+                "$(complete)"
         check "SIGTERM during start-up: as many new files as configurations generated, no temporary file" "$gen 0" \
                 "$(($(find "$R/etc/patroni" -name '15-c*.yml' | wc -l) - N / 2)) $(find "$R/etc/patroni" -name '.*.tmp' | wc -l)"
         check "no sanitizer report from the daemon" "0" "$(grep -cE 'Sanitizer|runtime error' "$LOG")"
@@ -67,7 +47,7 @@ fi
 
 # 2. Two signals at once: the second ends the process there and then.
 many_clusters
-launch
+launch_daemon
 if wait_for '^dry-run: start ' 20 120; then
         kill -TERM "$DPID"
         kill -INT "$DPID"
@@ -76,7 +56,7 @@ if wait_for '^dry-run: start ' 20 120; then
         check "SIGTERM then SIGINT during start-up: the second ends the process (killed by a signal)" "yes" \
                 "$(case $rc in 130 | 143) echo yes ;; *) echo "no, exit status $rc" ;; esac)"
         check "SIGTERM then SIGINT: no configuration half-written" "$(($(find "$R/etc/patroni" -name '15-c*.yml' | wc -l) - N / 2))" \
-                "$(($(complete) - 0))"
+                "$(complete)"
         # What an interrupted write leaves is only ever a temporary file; the next start completes the work.
         "$DAEMON" --root "$R" --dry-run --once 2>"$LOG.2"
         check "the next start generates the rest: $((N / 2)) configurations, all whole" "$((N / 2))" "$(complete)"

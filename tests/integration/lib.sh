@@ -22,12 +22,36 @@ old_cluster() { # VERSION NAME PORT
         touch -d '1 hour ago' "$R/etc/postgresql/$1/$2/postgresql.conf"
 }
 
+# old_clusters N FIRST_PORT [EVERY]: clusters 15/c0000... in $R, settled long ago, ports from
+# FIRST_PORT; with EVERY, every EVERY-th one (from the first) has a configuration already.
+old_clusters() {
+        /usr/bin/python3 - "$R" "$1" "$2" "${3:-0}" <<'PY'
+import os, sys, time
+root, n, port, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+old = time.time() - 3600
+for i in range(n):
+    d = os.path.join(root, "etc/postgresql/15/c%04d" % i)
+    os.makedirs(d)
+    p = os.path.join(d, "postgresql.conf")
+    with open(p, "w") as f:
+        f.write("port = %d\n" % (port + i))
+    os.utime(p, (old, old))
+    if every and i % every == 0:
+        with open(os.path.join(root, "etc/patroni/15-c%04d.yml" % i), "w") as f:
+            f.write("scope: c%04d\n" % i)
+PY
+}
+
 # DAEMON_WRAPPER, e.g. valgrind with --error-exitcode, runs the daemon under a checker.
-start_daemon() {
+launch_daemon() {
         # shellcheck disable=SC2086 # the wrapper is a command line
         ${DAEMON_WRAPPER:-} "$DAEMON" --root "$R" --dry-run --log-target=stderr "$@" 2>"$LOG" &
         DPID=$!
         CLEANUP+=("kill -9 $DPID")
+}
+# start_daemon: launched, and through its start-up
+start_daemon() {
+        launch_daemon "$@"
         if ! wait_for 'Watching [0-9]+ clusters' 1 60; then
                 not_ok "the daemon did not start: $(cat "$LOG")"
                 finish
