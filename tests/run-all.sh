@@ -21,6 +21,11 @@ trap 'chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 
 passed=0 failed=0 skipped=0
 step() { echo; echo "=== $*"; }
+# add_summary LINE: add a script's "# P passed, F failed, S skipped" to the totals (its F stays in $f)
+add_summary() {
+        read -r p f s < <(awk '{ print $2, $4, $6 }' <<<"$1")
+        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
 
 step "build (as in README.md)"
 { [ -x configure ] || autoreconf -fi; } && { [ -f Makefile ] || ./configure --enable-werror; } && make -j"$jobs" && make dist \
@@ -72,8 +77,7 @@ for trs in $(find "$san/tests" -name '*.trs' | sort); do
                 f=$((f))
                 passed=$((passed + n - f)) failed=$((failed + f))
         elif line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log"); then
-                read -r p f s < <(awk '{ print $2, $4, $6 }' <<<"$line")
-                passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+                add_summary "$line"
         elif [ "$result" = SKIP ]; then
                 skipped=$((skipped + 1))
         else
@@ -91,8 +95,7 @@ step "system tier, three hosts: make check-hosts (the package, three containers,
 (cd "$san" && make check-hosts >"$W/hosts.out" 2>&1)
 rc=$?
 if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/hosts.out" | tail -1); then
-        read -r p f s < <(awk '{ print $2, $4, $6 }' <<<"$line")
-        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+        add_summary "$line"
         grep -E '^not ok|^# (failover|rejoin) time|rewinding|wall time' "$W/hosts.out"
         echo "$line"
         # an exit status that no failed check explains (a timeout, a crash) is a failure of its own
@@ -103,13 +106,13 @@ else
         tail -30 "$W/hosts.out"
 fi
 # Whatever happened, it must leave nothing behind.
-left=$( (ip netns list 2>/dev/null | grep -E '^pdd[0-9]+(br|h[0-9])'; grep -E ' /tmp/pdd-sys-[^ ]*/root ' /proc/mounts) | wc -l)
-if [ "$left" -eq 0 ]; then
+left=$(ip netns list 2>/dev/null | grep -E '^pdd[0-9]+(br|h[0-9])'; grep -E ' /tmp/pdd-sys-[^ ]*/root ' /proc/mounts | cut -d' ' -f2)
+if [ -z "$left" ]; then
         passed=$((passed + 1))
         echo "nothing left behind: no network namespace, no overlay mount"
 else
         failed=$((failed + 1))
-        echo "left behind: $(ip netns list 2>/dev/null | grep -E '^pdd[0-9]+' | tr '\n' ' ')$(grep -cE ' /tmp/pdd-sys-[^ ]*/root ' /proc/mounts) overlay mount(s)"
+        echo "left behind (network namespaces, overlay mounts): $(tr '\n' ' ' <<<"$left")"
 fi
 
 step "make distcheck"
@@ -126,8 +129,7 @@ step "the daemon under valgrind through the integration scenarios (plain build)"
 if make check TESTS=tests/integration/valgrind.sh >"$W/valgrind.out" 2>&1; then :; fi
 if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' tests/integration/valgrind.log | tail -1); then
         echo "$line"
-        read -r p f k < <(awk '{ print $2, $4, $6 }' <<<"$line")
-        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+        add_summary "$line"
         grep -q '^PASS' tests/integration/valgrind.trs 2>/dev/null || grep -q 'test-result: PASS' tests/integration/valgrind.trs ||
                 { failed=$((failed + 1)); grep -E '^not ok' tests/integration/valgrind.log; }
 else

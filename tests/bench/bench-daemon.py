@@ -131,17 +131,14 @@ def fresh_ext4():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def generating_on(fs_dir, label, size):
-    root = make_root(2000, fs_dir)
-    try:
-        d, ms, rss = startup(root)
-        d.stop()
-        floor = create_floor(fs_dir, 2000, size)  # after: its deleted files would weigh on the daemon's
-        print("patroni-debiand start-up, 2,000 clusters, 2,000 configurations generated, on %s: %.0f ms, "
-              "peak RSS %.1f MiB (%s)" % (label, ms, rss, d.cpu))
-        print("  that file system alone: creating and writing 2,000 files of %d bytes takes %.0f ms" % (size, floor))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def generating(root, label, size):
+    """Start-up generating every configuration in ROOT, then the bare file-creation figure beside it."""
+    d, ms, rss = startup(root)
+    d.stop()
+    floor = create_floor(os.path.dirname(root), 2000, size)  # after: its deleted files would weigh on the daemon's
+    print("patroni-debiand start-up, 2,000 clusters, 2,000 configurations generated, on %s: %.0f ms, "
+          "peak RSS %.1f MiB (%s)" % (label, ms, rss, d.cpu))
+    print("  that file system alone: creating and writing 2,000 files of %d bytes takes %.0f ms" % (size, floor))
 
 
 if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
@@ -160,18 +157,17 @@ else:
 
 with fresh_ext4() as mnt:
     if mnt:
-        generating_on(mnt, "a new journaled ext4 (loop device over /var/tmp)", size)
+        ext4 = make_root(2000, mnt)
+        try:
+            generating(ext4, "a new journaled ext4 (loop device over /var/tmp)", size)
+        finally:
+            shutil.rmtree(ext4, ignore_errors=True)
     else:
         print("patroni-debiand start-up on a new ext4: skipped, needs root, mkfs.ext4 and a loop device")
 
 root = make_root(2000)
 try:
-    d, ms, rss = startup(root)
-    floor = create_floor(os.path.dirname(root), 2000, size)
-    print("patroni-debiand start-up, 2,000 clusters, 2,000 configurations generated, on %s: %.0f ms, "
-          "peak RSS %.1f MiB (%s)" % (os.path.dirname(root), ms, rss, d.cpu))
-    print("  that file system alone: creating and writing 2,000 files of %d bytes takes %.0f ms" % (size, floor))
-    d.stop()
+    generating(root, os.path.dirname(root), size)
     d, ms, rss = startup(root)
     print("patroni-debiand start-up, 2,000 clusters with their configurations: %.0f ms, peak RSS %.1f MiB (%s)"
           % (ms, rss, d.cpu))

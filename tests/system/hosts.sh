@@ -58,6 +58,27 @@ print(" ".join(sorted("%s:%s:%s:%s" % (m["Member"], m["Role"], m["State"], m.get
 leader_of() { on "$1" patroni-debianctl ctl "15/$2" list -f json 2>/dev/null | /usr/bin/python3 -c 'import json,sys
 print(next((m["Member"] for m in json.load(sys.stdin) if m["Role"] == "Leader"), ""))'; }
 
+# writes_on_leader CLUSTER ID HOST...: one of HOSTs leads CLUSTER (as the first of them sees it) and commits row ID
+writes_on_leader() {
+        local c=$1 id=$2 l i
+        shift 2
+        l=$(leader_of "$1" "$c")
+        for i in "$@"; do
+                [ "$l" = "${names[i]}" ] && psql_on "$i" "$c" "INSERT INTO t VALUES ($id)" && return 0
+        done
+        return 1
+}
+# replica_with HOST CLUSTER ID: HOST's member is a running replica and has row ID
+replica_with() { is_role "$1" "$2" "Replica running" && [ "$(psql_on "$1" "$2" "SELECT count(*) FROM t WHERE id = $3")" = 1 ]; }
+# daemon_actions [JOURNALCTL ARGS]: what the daemon of the host in use did, as
+# "units started, configurations generated, units stopped, handovers"
+daemon_actions() {
+        local j
+        j=$(djournal "$@")
+        echo "$(grep -c 'Starting patroni@15-' <<<"$j") $(grep -c 'Generated ' <<<"$j") $(grep -c 'Stopping ' <<<"$j") $(
+                grep -c 'takeover@' <<<"$j")"
+}
+
 # 1. Host A: clusters made the usual way, with data, taken over.
 # pg-common's postgresql@ unit cannot start a cluster with a dash in its name (%I makes 15-my-db
 # 15/my/db), so "pg_createcluster --start" leaves 15/my-db stopped; the handover starts it.
@@ -98,8 +119,7 @@ for i in 2 3; do
         check "${names[i]}: the clone made pg-common clusters" "15 main 15 my-db" \
                 "$(on "$i" pg_lsclusters -h | awk '{ print $1, $2 }' | sort | tr '\n' ' ' | sed 's/ $//')"
         check "${names[i]}: the clone's drop and create led to no action (one start each, nothing generated or stopped)" \
-                "2 0 0 0" "$(djournal | grep -c 'Starting patroni@15-') $(djournal | grep -c 'Generated ') $(
-                        djournal | grep -c 'Stopping ') $(djournal | grep -c 'takeover@')"
+                "2 0 0 0" "$(daemon_actions)"
 done
 lap "scenario 2 (replicas on B and C)"
 
@@ -116,13 +136,8 @@ lap "scenario 3 (agreement)"
 # 4. Host A goes down: a replica takes over; writes succeed there.
 t_down=$SECONDS
 host_halt 1
-new_leader() { # CLUSTER: B or C leads and takes a write
-        local l
-        l=$(leader_of 2 "$1")
-        case $l in pdd-b) psql_on 2 "$1" 'INSERT INTO t VALUES (20001)' ;; pdd-c) psql_on 3 "$1" 'INSERT INTO t VALUES (20001)' ;; *) return 1 ;; esac
-}
 for c in main my-db; do
-        if wait_until 60 new_leader "$c"; then
+        if wait_until 60 writes_on_leader "$c" 20001 2 3; then
                 ok "15/$c: $(leader_of 2 "$c") leads and takes writes $((SECONDS - t_down)) s after A went down (ttl 30, loop_wait 10)"
         else
                 not_ok "15/$c after A went down: $(members 2 "$c")"
@@ -134,22 +149,19 @@ lap "scenario 4 (failover)"
 # 5. A comes back: it rejoins as a replica, its daemon does nothing destructive, nothing is lost.
 t_up=$SECONDS
 host_boot 1 || not_ok "host A did not boot again"
-rejoined() { is_role 1 "$1" "Replica running" && [ "$(psql_on 1 "$1" 'SELECT count(*) FROM t WHERE id = 20001')" = 1 ]; }
 for c in main my-db; do
-        if wait_until 120 rejoined "$c"; then ok "15/$c: A rejoined as a streaming replica with the new leader's write ($((SECONDS - t_up)) s)"; else
+        if wait_until 120 replica_with 1 "$c" 20001; then ok "15/$c: A rejoined as a streaming replica with the new leader's write ($((SECONDS - t_up)) s)"; else
                 not_ok "15/$c on A: $(role 1 "$c"); $(on 1 journalctl -q -o cat -b 0 -u "patroni@15-$c" | tail -5)"; fi
         check "15/$c: every row there on A" "10001" "$(psql_on 1 "$c" 'SELECT count(*) FROM t')"
 done
 echo "# rejoin time (A booted to streaming again): $((SECONDS - t_up)) s"
 use_host 1
-check "A's daemon after the reboot: starts only, generates, stops and hands over nothing" "2 0 0 0" \
-        "$(djournal -b 0 | grep -c 'Starting patroni@15-') $(djournal -b 0 | grep -c 'Generated ') $(
-                djournal -b 0 | grep -c 'Stopping ') $(djournal -b 0 | grep -c 'takeover@')"
+check "A's daemon after the reboot: starts only, generates, stops and hands over nothing" "2 0 0 0" "$(daemon_actions -b 0)"
 lap "scenario 5 (A rejoins)"
 # 6. The leader's host is lost outright: nobody releases the lock, so it expires (ttl 30) and a replica
 #    is promoted at its next loop (loop_wait 10); the lost host boots again and rejoins (pg_rewind if its
 #    timeline diverged), and every committed row is there.
-host_index() { case $1 in pdd-a) echo 1 ;; pdd-b) echo 2 ;; pdd-c) echo 3 ;; esac; }
+host_index() { local i; for i in 1 2 3; do [ "${names[i]}" = "$1" ] && echo "$i"; done; }
 declare -A led_by
 for c in main my-db; do led_by[$c]=$(host_index "$(leader_of 1 "$c")"); done
 lost=${led_by[main]} # the host leading 15/main (and 15/my-db too, or not: both cases are covered)
@@ -165,36 +177,27 @@ else
         for c in main my-db; do wait_until 15 replicated "$c" || not_ok "15/$c: the replicas never got row 30001"; done
         t_crash=$SECONDS
         host_crash "$lost"
-        promoted() { # CLUSTER: a surviving host leads and takes a write
-                local l i
-                l=$(leader_of "${survivors[0]}" "$1")
-                for i in "${survivors[@]}"; do
-                        [ "$l" = "${names[i]}" ] && psql_on "$i" "$1" 'INSERT INTO t VALUES (30002)' && return 0
-                done
-                return 1
-        }
         for c in main my-db; do
                 if [ "${led_by[$c]}" != "$lost" ]; then
-                        if wait_until 30 promoted "$c"; then ok "15/$c: its leader ${names[led_by[$c]]} was not lost, and still takes writes"; else
+                        if wait_until 30 writes_on_leader "$c" 30002 "${survivors[@]}"; then ok "15/$c: its leader ${names[led_by[$c]]} was not lost, and still takes writes"; else
                                 not_ok "15/$c after ${names[lost]} was lost: $(members "${survivors[0]}" "$c")"; fi
-                elif wait_until 90 promoted "$c"; then
+                elif wait_until 90 writes_on_leader "$c" 30002 "${survivors[@]}"; then
                         ok "15/$c: $(leader_of "${survivors[0]}" "$c") leads and takes writes $((SECONDS - t_crash)) s after its leader ${names[lost]} was lost (ttl 30 + loop_wait 10 = 40)"
                         echo "# failover time after a crash, 15/$c (leader's host killed to a committed write on the new leader): $((SECONDS - t_crash)) s"
                 else
                         not_ok "15/$c after ${names[lost]} was lost: $(members "${survivors[0]}" "$c")"
                 fi
         done
+        rows() { echo "$(psql_on 1 "$1" 'SELECT count(*) FROM t') $(psql_on 2 "$1" 'SELECT count(*) FROM t') $(
+                psql_on 3 "$1" 'SELECT count(*) FROM t')"; }
         t_up=$SECONDS
         host_boot "$lost" || not_ok "host ${names[lost]} did not boot again"
-        back() { is_role "$lost" "$1" "Replica running" && [ "$(psql_on "$lost" "$1" 'SELECT count(*) FROM t WHERE id = 30002')" = 1 ]; }
         for c in main my-db; do
-                if wait_until 120 back "$c"; then
+                if wait_until 120 replica_with "$lost" "$c" 30002; then
                         ok "15/$c: ${names[lost]} back as a streaming replica with the write made after the crash ($((SECONDS - t_up)) s)"
                 else
                         not_ok "15/$c on ${names[lost]}: $(role "$lost" "$c"); $(on "$lost" journalctl -q -o cat -b 0 -u "patroni@15-$c" | tail -5)"
                 fi
-                rows() { echo "$(psql_on 1 "$1" 'SELECT count(*) FROM t') $(psql_on 2 "$1" 'SELECT count(*) FROM t') $(
-                        psql_on 3 "$1" 'SELECT count(*) FROM t')"; }
                 wait_until 15 eval '[ "$(rows "$c")" = "10003 10003 10003" ]'
                 check "15/$c: every row committed before and after the crash, on all three hosts" "10003 10003 10003" "$(rows "$c")"
         done
@@ -205,8 +208,7 @@ else
         done
         use_host "$lost"
         check "${names[lost]}'s daemon after the crash: starts only, generates, stops and hands over nothing" "2 0 0 0" \
-                "$(djournal -b 0 | grep -c 'Starting patroni@15-') $(djournal -b 0 | grep -c 'Generated ') $(
-                        djournal -b 0 | grep -c 'Stopping ') $(djournal -b 0 | grep -c 'takeover@')"
+                "$(daemon_actions -b 0)"
 fi
 lap "scenario 6 (the leader's host lost, then back)"
 echo "# system tier, three hosts, wall time: $((SECONDS - t0)) s"

@@ -187,13 +187,10 @@ host_halt() {
 }
 # host_crash I: every process of host I killed at once, as a power loss would (no unit is stopped,
 # PostgreSQL and Patroni get no chance to shut down or release their leader lock); its disk is kept.
+# Killing init of a PID namespace takes the whole namespace.
 host_crash() {
-        local pid=${H_NSPAWN[$1]} init=${H_PID1[$1]}
-        [ -n "$pid" ] || return 0
-        [ -n "$init" ] && kill -KILL "$init" 2>/dev/null # init of a PID namespace: the whole namespace goes
-        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$pid" 2>/dev/null
-        H_NSPAWN[$1]= H_PID1[$1]=
+        [ -n "${H_PID1[$1]}" ] && kill -KILL "${H_PID1[$1]}" 2>/dev/null
+        host_halt "$1"
 }
 host_stop() { # I: halted, unmounted, removed
         [ "$NSPAWN" = "${H_NSPAWN[$1]}" ] && NSPAWN= # use_host's copies must not outlive the host
