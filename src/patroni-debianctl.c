@@ -261,11 +261,11 @@ static int parse_cluster_arg(const char *arg, char *version, size_t vsize, char 
 
 /*
  * "COMMAND VERSION/CLUSTER ...": argv[1] is the cluster, or -h/--help. Returns 1 with VERSION and CLUSTER
- * set, 0 when help was shown, -GEN_USAGE on a usage error (said). EXTRA: more arguments than the cluster
- * are a usage error.
+ * set and the root open in *ROOTFD, 0 when help was shown, -GEN_USAGE on a usage error or a root that
+ * cannot be opened (said). EXTRA: more arguments than the cluster are a usage error.
  */
-static int cluster_command_args(int argc, char **argv, bool extra, const char *example, char *version, size_t vsize,
-                                char *cluster, size_t csize) {
+static int cluster_command_begin(const Globals *g, int argc, char **argv, bool extra, const char *example,
+                                 char *version, size_t vsize, char *cluster, size_t csize, int *rootfd) {
         if (argc >= 2 && (streq(argv[1], "-h") || streq(argv[1], "--help"))) {
                 help();
                 return 0;
@@ -276,7 +276,8 @@ static int cluster_command_args(int argc, char **argv, bool extra, const char *e
         }
         if (parse_cluster_arg(argv[1], version, vsize, cluster, csize) < 0)
                 return -GEN_USAGE;
-        return 1;
+        *rootfd = open_root(g);
+        return *rootfd < 0 ? -GEN_USAGE : 1;
 }
 
 typedef struct Findings {
@@ -379,13 +380,10 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         size_t size;
         int r;
 
-        r = cluster_command_args(argc, argv, argc > 2, "check 15/main", version, sizeof(version), cluster,
-                                 sizeof(cluster));
+        r = cluster_command_begin(g, argc, argv, argc > 2, "check 15/main", version, sizeof(version), cluster,
+                                  sizeof(cluster), &rootfd);
         if (r <= 0)
                 return -r;
-        rootfd = open_root(g);
-        if (rootfd < 0)
-                return GEN_USAGE;
         req.version = version;
         req.cluster = cluster;
 
@@ -482,13 +480,10 @@ static int cmd_ctl(const Globals *g, int argc, char **argv) {
         char version[64], cluster[NAME_MAX + 1], path[PATH_MAX];
         _cleanup_close_ int rootfd = -1, fd = -1;
 
-        int r = cluster_command_args(argc, argv, false, "ctl 15/main list", version, sizeof(version), cluster,
-                                     sizeof(cluster));
+        int r = cluster_command_begin(g, argc, argv, false, "ctl 15/main list", version, sizeof(version), cluster,
+                                      sizeof(cluster), &rootfd);
         if (r <= 0)
                 return -r;
-        rootfd = open_root(g);
-        if (rootfd < 0)
-                return GEN_USAGE;
         snprintf(path, sizeof(path), PATRONI_DIR "/%s-%s.yml", version, cluster);
         fd = fs_open_in_root(rootfd, path, O_PATH, false);
         if (fd < 0) {
