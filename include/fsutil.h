@@ -42,6 +42,10 @@ typedef enum FsWriteFlags {
 int fs_write_atomic(int dirfd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
                     gid_t gid, FsWriteFlags flags);
 
+/* mkdir -p of an absolute PATH below ROOTFD, no symlink followed, each new level with MODE; returns an
+ * O_RDONLY|O_DIRECTORY fd of the last, or -errno. */
+int fs_mkdir_in_root(int rootfd, const char *path, mode_t mode);
+
 /*
  * Many files at once with the same guarantees as fs_write_atomic() but far
  * less waiting: every temporary file is written and its writeback started

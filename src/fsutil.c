@@ -153,6 +153,39 @@ static int write_all(int fd, const void *data, size_t size) {
         return 0;
 }
 
+int fs_mkdir_in_root(int rootfd, const char *path, mode_t mode) {
+        char buf[PATH_MAX];
+        int fd = -1;
+
+        if ((size_t) snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+                return -ENAMETOOLONG;
+        for (char *p = buf + 1;; p++) {
+                if (*p != '/' && *p != 0)
+                        continue;
+                char c = *p;
+                *p = 0;
+                fd = fs_open_in_root(rootfd, buf, O_RDONLY | O_DIRECTORY, true);
+                if (fd == -ENOENT) {
+                        char *slash = strrchr(buf, '/');
+                        *slash = 0;
+                        _cleanup_close_ int parent = fs_open_in_root(rootfd, slash == buf ? "/" : buf,
+                                                                     O_RDONLY | O_DIRECTORY, true);
+                        *slash = '/';
+                        if (parent < 0)
+                                return parent;
+                        if (mkdirat(parent, slash + 1, mode) < 0 && errno != EEXIST)
+                                return -errno;
+                        fd = fs_open_in_root(rootfd, buf, O_RDONLY | O_DIRECTORY, true);
+                }
+                *p = c;
+                if (fd < 0)
+                        return fd;
+                if (c == 0)
+                        return fd;
+                safe_close(fd);
+        }
+}
+
 static int check_target(int dirfd, const char *name, FsWriteFlags flags) {
         struct stat st;
 

@@ -11,60 +11,32 @@
 #include "macro.h"
 #include "takeover.h"
 
+/* 0 if PATH exists below ROOTFD (not through a symlink), else -errno. */
+static int probe(int rootfd, const char *path) {
+        int fd = fs_open_in_root(rootfd, path, O_PATH, true);
+
+        if (fd < 0)
+                return fd;
+        close(fd);
+        return 0;
+}
+
 bool takeover_cluster_has_data(int rootfd, const PgCluster *c) {
         char path[PATH_MAX];
-        int fd;
+        int r;
 
         if (!c->data_directory || c->data_directory[0] != '/')
                 return false;
         /* The data directory is the postgres user's: do not follow a symlink planted there. */
         if ((size_t) snprintf(path, sizeof(path), "%s/PG_VERSION", c->data_directory) >= sizeof(path))
                 return false;
-        fd = fs_open_in_root(rootfd, path, O_PATH, true);
-        if (fd >= 0) {
-                close(fd);
-                return true;
-        }
-        return fd == -ELOOP;
-}
-
-/* mkdir -p of an absolute PATH below ROOTFD, each new level with MODE; returns an fd of the last. */
-static int mkdir_in_root(int rootfd, const char *path, mode_t mode) {
-        char buf[PATH_MAX];
-        int fd = -1;
-
-        if ((size_t) snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-                return -ENAMETOOLONG;
-        for (char *p = buf + 1;; p++) {
-                if (*p != '/' && *p != 0)
-                        continue;
-                char c = *p;
-                *p = 0;
-                fd = fs_open_in_root(rootfd, buf, O_RDONLY | O_DIRECTORY, true);
-                if (fd == -ENOENT) {
-                        char *slash = strrchr(buf, '/');
-                        *slash = 0;
-                        _cleanup_close_ int parent = fs_open_in_root(rootfd, slash == buf ? "/" : buf,
-                                                                     O_RDONLY | O_DIRECTORY, true);
-                        *slash = '/';
-                        if (parent < 0)
-                                return parent;
-                        if (mkdirat(parent, slash + 1, mode) < 0 && errno != EEXIST)
-                                return -errno;
-                        fd = fs_open_in_root(rootfd, buf, O_RDONLY | O_DIRECTORY, true);
-                }
-                *p = c;
-                if (fd < 0)
-                        return fd;
-                if (c == 0)
-                        return fd;
-                safe_close(fd);
-        }
+        r = probe(rootfd, path);
+        return r == 0 || r == -ELOOP;
 }
 
 int takeover_mark(int rootfd, const char *version, const char *cluster) {
         char name[NAME_MAX + 1], text[NAME_MAX + 2];
-        _cleanup_close_ int dirfd = mkdir_in_root(rootfd, TAKEOVER_DIR, 0700);
+        _cleanup_close_ int dirfd = fs_mkdir_in_root(rootfd, TAKEOVER_DIR, 0700);
 
         if (dirfd < 0)
                 return dirfd;
@@ -76,15 +48,10 @@ int takeover_mark(int rootfd, const char *version, const char *cluster) {
 
 bool takeover_pending(int rootfd, const char *version, const char *cluster) {
         char path[PATH_MAX];
-        int fd;
 
         if ((size_t) snprintf(path, sizeof(path), TAKEOVER_DIR "/%s-%s", version, cluster) >= sizeof(path))
                 return false;
-        fd = fs_open_in_root(rootfd, path, O_PATH, true);
-        if (fd < 0)
-                return false;
-        close(fd);
-        return true;
+        return probe(rootfd, path) == 0;
 }
 
 int takeover_unit_name(const char *version, const char *cluster, char *buf, size_t size) {

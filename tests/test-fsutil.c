@@ -151,6 +151,30 @@ START_TEST(test_open_in_root) {
 }
 END_TEST
 
+START_TEST(test_mkdir_in_root) {
+        int rootfd = tmp_rootfd(root), fd;
+        char path[4096];
+        struct stat st;
+
+        fd = fs_mkdir_in_root(rootfd, "/var/lib/x/y", 0700);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        snprintf(path, sizeof(path), "%s/var/lib/x/y", root);
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0700);
+        fd = fs_mkdir_in_root(rootfd, "/var/lib/x/y", 0700); /* there already */
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        /* a symlink on the way is not followed (-ENOTDIR: not a directory, as seen without following) */
+        snprintf(path, sizeof(path), "%s/var/link", root);
+        ck_assert_int_eq(symlink("lib/x", path), 0);
+        ck_assert_int_eq(fs_mkdir_in_root(rootfd, "/var/link/z", 0700), -ENOTDIR);
+        snprintf(path, sizeof(path), "%s/var/lib/x/z", root);
+        ck_assert_int_eq(stat(path, &st), -1);
+        close(rootfd);
+}
+END_TEST
+
 START_TEST(test_batch) {
         FsBatch *b = fs_batch_new(dirfd_);
         char *text;
@@ -229,6 +253,7 @@ int main(void) {
         tcase_add_test(tc, test_temp_names);
         tcase_add_test(tc, test_read);
         tcase_add_test(tc, test_open_in_root);
+        tcase_add_test(tc, test_mkdir_in_root);
         tcase_add_test(tc, test_batch);
         tcase_add_test(tc, test_batch_many);
         suite_add_tcase(s, tc);
