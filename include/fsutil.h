@@ -26,6 +26,10 @@ int fs_open_beneath(int dirfd, const char *name, int flags);
 int fs_read_fd(int fd, char **ret, size_t *ret_size);
 int fs_read_in_root(int rootfd, const char *path, bool nofollow, char **ret, size_t *ret_size);
 
+/* The 1-based line of the first NUL byte in TEXT, or 0 if it has none: a text file with one would be cut
+ * short by every C-string reader, so the caller refuses it, naming the file and this line. */
+size_t fs_nul_line(const char *text, size_t size);
+
 typedef enum FsWriteFlags {
         FS_WRITE_REPLACE = 1 << 0, /* replace an existing regular file */
         FS_WRITE_CHOWN = 1 << 1,   /* fchown to uid:gid before any content is written */

@@ -12,6 +12,9 @@
 #define _noreturn_ __attribute__((noreturn))
 #define _pure_ __attribute__((pure))
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 /* Hand a pointer out of a scope whose cleanup would otherwise free it. */
@@ -85,4 +88,15 @@ static inline const char *startswith(const char *s, const char *prefix) {
 static inline int endswith(const char *s, const char *suffix) {
         size_t ls = strlen(s), lx = strlen(suffix);
         return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+/* FNV-1a, 64 bits: a fingerprint of file contents, never a security boundary. Start with HASH_INIT. */
+#define HASH_INIT 0xcbf29ce484222325ULL
+static inline unsigned long long hash_bytes(unsigned long long h, const void *p, size_t n) {
+        const unsigned char *b = p;
+        for (size_t i = 0; i < n; i++) {
+                h ^= b[i];
+                h *= 0x100000001b3ULL;
+        }
+        return h;
 }

@@ -25,6 +25,7 @@ typedef struct PgCluster {
         char *data_directory; /* from postgresql.conf or the pgdata link, NULL if unknown */
         StartConf start_conf;
         bool has_postgresql_conf;
+        unsigned long long signature; /* of its directory and the files read: the same while they do not change */
         char *error; /* why the cluster's files could not be read, NULL if fine */
 } PgCluster;
 

@@ -20,9 +20,16 @@ typedef struct PgConfEntry {
 typedef struct PgConf {
         PgConfEntry *entries;
         size_t n_entries;
+        unsigned long long signature; /* of every file read (names and contents): unchanged files, same value */
 } PgConf;
 
+/*
+ * Bounds on the work one parse does: these files may be written by postgres. Each file is parsed once
+ * however often it is included; past these, the parse fails with -E2BIG and says which bound.
+ */
 #define PGCONF_MAX_DEPTH 10
+#define PGCONF_MAX_FILES 64
+#define PGCONF_MAX_BYTES (4U * 1024U * 1024U)
 
 PgConf *pgconf_free(PgConf *c);
 static inline void pgconf_freep(PgConf **c) {
@@ -38,7 +45,10 @@ const char *pgconf_get(const PgConf *c, const char *key);
  * symlink; missing ones are skipped as pg-common does. On a syntax error
  * returns -EINVAL and *ret_error says "PATH:LINE: ...".
  */
-int pgconf_parse_text(int rootfd, const char *path, const char *text, PgConf *c, char **ret_error);
+int pgconf_parse_text(int rootfd, const char *path, const char *text, size_t size, PgConf *c, char **ret_error);
+
+/* Read and parse FD, opened from PATH. A NUL byte in any file read is a syntax error naming its line. */
+int pgconf_parse_fd(int rootfd, const char *path, int fd, PgConf *c, char **ret_error);
 
 /* Read and parse PATH (absolute, in ROOTFD's tree). -ENOENT if it does not exist. */
 int pgconf_parse_file(int rootfd, const char *path, PgConf *c, char **ret_error);

@@ -15,6 +15,7 @@ typedef struct YamlEvents {
 typedef struct YamlError {
         char message[256];
         size_t line, column; /* 1-based, 0 if unknown */
+        bool over_bounds;    /* valid so far, but past YAML_MAX_DEPTH or YAML_MAX_ALIASES */
 } YamlError;
 
 void yaml_events_done(YamlEvents *e);
@@ -23,8 +24,18 @@ int yaml_events_push(YamlEvents *e, yaml_event_t *ev); /* takes ownership, even 
 int yaml_events_push_copy(YamlEvents *e, const yaml_event_t *ev);
 int yaml_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_t style);
 
-/* Parse TEXT into events. On a syntax error -EINVAL and ERR says what and where. */
+/*
+ * Bounds on what a YAML file may make us do: the files parsed here may be written by someone other than
+ * root (an admin's editor, a package). Deeper nesting or more aliases are errors.
+ */
+#define YAML_MAX_DEPTH 64
+#define YAML_MAX_ALIASES 1000
+
+/* Parse TEXT into events. On a syntax error, or past the bounds above, -EINVAL and ERR says what and where. */
 int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err);
+
+/* Only check that TEXT parses within the bounds above, before handing it to libyaml's document loader. */
+int yaml_text_check_bounds(const char *text, size_t size, YamlError *err);
 
 /* Emit events (copied) as block-style UTF-8 YAML without line folding. */
 int yaml_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size);

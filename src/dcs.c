@@ -463,13 +463,19 @@ int dcs_load_from(const char *dcs_yml, const char *defaults, DcsConfig **ret, ch
 }
 
 static int read_optional(int rootfd, const char *path, char **ret, char **ret_error) {
-        int r = fs_read_in_root(rootfd, path, true, ret, NULL);
-        if (r == -ENOENT) {
-                *ret = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t size, nul;
+        int r = fs_read_in_root(rootfd, path, true, &text, &size);
+
+        *ret = NULL;
+        if (r == -ENOENT)
                 return 0;
-        }
         if (r < 0)
                 return error_at(ret_error, "%s: cannot read: %s", path, fs_describe_error(r));
+        nul = fs_nul_line(text, size);
+        if (nul > 0) /* everything after it would be silently ignored */
+                return error_at(ret_error, "%s:%zu: a NUL byte (not a text file)", path, nul);
+        *ret = TAKE_PTR(text);
         return 0;
 }
 

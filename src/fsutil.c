@@ -54,6 +54,17 @@ int fs_open_beneath(int dirfd, const char *name, int flags) {
         return openat2_or_fallback(dirfd, name, flags, 0, RESOLVE_BENEATH);
 }
 
+size_t fs_nul_line(const char *text, size_t size) {
+        const char *nul = memchr(text, 0, size);
+        size_t line = 1;
+
+        if (!nul)
+                return 0;
+        for (const char *p = text; (p = memchr(p, '\n', (size_t) (nul - p))); p++)
+                line++;
+        return line;
+}
+
 int fs_read_fd(int fd, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, alloc = 0;

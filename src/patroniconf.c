@@ -7,6 +7,7 @@
 
 #include "macro.h"
 #include "patroniconf.h"
+#include "yamlutil.h"
 
 static const char *const dcs_keys[] = { "etcd3", "etcd", "consul", "zookeeper", "exhibitor", "kubernetes", "raft" };
 
@@ -49,32 +50,81 @@ static const char *scalar(const yaml_node_t *n) {
         return (const char *) n->data.scalar.value;
 }
 
-static int check_duplicates(yaml_document_t *d, yaml_node_t *n, unsigned depth, char **ret_error) {
-        if (!n || depth > 64)
-                return depth > 64 ? fail(ret_error, n, "%s", "nested too deeply") : 0;
+typedef struct KeyRef {
+        const char *key;
+        const yaml_node_t *node;
+} KeyRef;
 
+static int cmp_keyref(const void *a, const void *b) {
+        const KeyRef *x = a, *y = b;
+        int c = strcmp(x->key, y->key);
+        /* equal keys in document order, so that the second one is reported */
+        return c ? c : (x->node->start_mark.index > y->node->start_mark.index) - (x->node->start_mark.index < y->node->start_mark.index);
+}
+
+/* Duplicate keys of one mapping, found by sorting them: n log n, not n². */
+static int mapping_duplicates(yaml_document_t *d, yaml_node_t *n, char **ret_error) {
+        size_t count = (size_t) (n->data.mapping.pairs.top - n->data.mapping.pairs.start), k = 0;
+        _cleanup_free_ KeyRef *keys = NULL;
+
+        if (count < 2)
+                return 0;
+        keys = calloc(count, sizeof(KeyRef));
+        if (!keys)
+                return -ENOMEM;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+                yaml_node_t *kn = yaml_document_get_node(d, p->key);
+                if (scalar(kn))
+                        keys[k++] = (KeyRef){ scalar(kn), kn };
+        }
+        qsort(keys, k, sizeof(KeyRef), cmp_keyref);
+        for (size_t i = 1; i < k; i++)
+                if (streq(keys[i - 1].key, keys[i].key))
+                        return fail(ret_error, keys[i].node, "duplicate key \"%s\"", keys[i].key);
+        return 0;
+}
+
+/*
+ * Every mapping of the document, each once: aliases make the document a graph in which a node may be
+ * reached many times over (an alias bomb reaches one exponentially often), so visited nodes are marked.
+ */
+static int check_duplicates(yaml_document_t *d, int id, unsigned depth, bool *seen, char **ret_error) {
+        yaml_node_t *n = yaml_document_get_node(d, id);
+        int r;
+
+        if (!n || seen[id])
+                return 0;
+        if (depth > YAML_MAX_DEPTH)
+                return fail(ret_error, n, "%s", "nested too deeply");
+        seen[id] = true;
         if (n->type == YAML_SEQUENCE_NODE) {
                 for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
-                        int r = check_duplicates(d, yaml_document_get_node(d, *i), depth + 1, ret_error);
+                        r = check_duplicates(d, *i, depth + 1, seen, ret_error);
                         if (r < 0)
                                 return r;
                 }
         } else if (n->type == YAML_MAPPING_NODE) {
+                r = mapping_duplicates(d, n, ret_error);
+                if (r < 0)
+                        return r;
                 for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-                        yaml_node_t *k = yaml_document_get_node(d, p->key);
-                        const char *ks = scalar(k);
-                        int r;
-
-                        if (ks)
-                                for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++)
-                                        if (streq_ptr(scalar(yaml_document_get_node(d, q->key)), ks))
-                                                return fail(ret_error, k, "duplicate key \"%s\"", ks);
-                        r = check_duplicates(d, yaml_document_get_node(d, p->value), depth + 1, ret_error);
+                        r = check_duplicates(d, p->key, depth + 1, seen, ret_error);
+                        if (r >= 0)
+                                r = check_duplicates(d, p->value, depth + 1, seen, ret_error);
                         if (r < 0)
                                 return r;
                 }
         }
         return 0;
+}
+
+static int check_all_duplicates(yaml_document_t *d, char **ret_error) {
+        size_t n = (size_t) (d->nodes.top - d->nodes.start);
+        _cleanup_free_ bool *seen = calloc(n + 1, sizeof(bool)); /* node ids are 1-based */
+
+        if (!seen)
+                return -ENOMEM;
+        return check_duplicates(d, 1, 0, seen, ret_error);
 }
 
 int patroniconf_port_of(const char *hostport) {
@@ -123,7 +173,7 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                         { "postgresql", "listen" },
                         { "postgresql", "connect_address" },
                 };
-                r = check_duplicates(d, root, 0, ret_error);
+                r = check_all_duplicates(d, ret_error);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < ELEMENTSOF(req); i++) {
@@ -203,6 +253,14 @@ int patroniconf_parse(const char *text, size_t size, bool strict, PatroniConf *r
         int r;
 
         *ret_error = NULL;
+        YamlError bounds = {};
+        r = yaml_text_check_bounds(text, size, &bounds);
+        if (r < 0 && (r != -EINVAL || bounds.over_bounds)) { /* a syntax error: the loader below says it */
+                if (r == -EINVAL && asprintf(ret_error, "line %zu, column %zu: %s", bounds.line, bounds.column,
+                                             bounds.message) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
         if (!yaml_parser_initialize(&p))
                 return -ENOMEM;
         yaml_parser_set_input_string(&p, (const unsigned char *) text, size);

@@ -166,9 +166,16 @@ static int parse_port(const char *s) {
 static int read_cluster_at(int rootfd, int clusterfd, const char *path, PgCluster *c) {
         _cleanup_(pgconf_freep) PgConf *conf = NULL;
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *text = NULL, *confpath = NULL;
+        _cleanup_free_ char *confpath = NULL;
+        struct stat st;
         const char *v;
         int r;
+
+        /* The directory itself: a cluster dropped and created again is another one. */
+        if (fstat(clusterfd, &st) < 0)
+                return negative_errno();
+        c->signature = hash_bytes(HASH_INIT, &st.st_dev, sizeof(st.st_dev));
+        c->signature = hash_bytes(c->signature, &st.st_ino, sizeof(st.st_ino));
 
         r = read_start_conf(clusterfd, path, &c->start_conf, &c->error);
         if (r < 0)
@@ -179,19 +186,17 @@ static int read_cluster_at(int rootfd, int clusterfd, const char *path, PgCluste
         fd = openat(clusterfd, "postgresql.conf", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 && errno == ENOENT)
                 return 0; /* pg_createcluster has not written it yet */
-        r = fd < 0 ? negative_errno() : fs_read_fd(fd, &text, NULL);
-        if (r < 0) {
-                if (asprintf(&c->error, "%s: cannot read: %s", confpath,
-                             fs_describe_error(r)) < 0)
+        conf = calloc(1, sizeof(PgConf));
+        if (!conf)
+                return -ENOMEM;
+        r = fd < 0 ? negative_errno() : pgconf_parse_fd(rootfd, confpath, fd, conf, &c->error);
+        c->signature = hash_bytes(c->signature, &conf->signature, sizeof(conf->signature));
+        if (r < 0 && !c->error) {
+                if (asprintf(&c->error, "%s: cannot read: %s", confpath, fs_describe_error(r)) < 0)
                         c->error = NULL;
                 return r;
         }
         c->has_postgresql_conf = true;
-
-        conf = calloc(1, sizeof(PgConf));
-        if (!conf)
-                return -ENOMEM;
-        r = pgconf_parse_text(rootfd, confpath, text, conf, &c->error);
         if (r < 0)
                 return r;
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "fsutil.h"
 #include "macro.h"
@@ -143,29 +144,83 @@ static char *path_relative_to(const char *path, const char *parent) {
         return r;
 }
 
-static int parse_text(int rootfd, const char *path, const char *text, PgConf *c, unsigned depth, char **ret_error);
+/*
+ * One parse and everything it reads. The files may be written by postgres, a less privileged user than
+ * the daemon: the work they cause is bounded, not only their nesting. Each file (by device and inode) is
+ * read once, and all of them together at most PGCONF_MAX_FILES files and PGCONF_MAX_BYTES bytes.
+ */
+typedef struct FileId {
+        dev_t dev;
+        ino_t ino;
+} FileId;
 
-static int parse_include(int rootfd, const char *path, PgConf *c, unsigned depth, char **ret_error) {
+typedef struct Parse {
+        int rootfd;
+        PgConf *c;
+        char **ret_error;
+        FileId seen[PGCONF_MAX_FILES];
+        size_t n_files, bytes;
+} Parse;
+
+static int parse_text(Parse *ps, const char *path, const char *text, size_t size, unsigned depth);
+
+static int fail_path(Parse *ps, const char *path, int r, const char *fmt, const char *arg) {
+        _cleanup_free_ char *what = NULL;
+
+        if (asprintf(&what, fmt, arg) < 0 || asprintf(ps->ret_error, "%s: %s", path, what) < 0)
+                *ps->ret_error = NULL;
+        return r;
+}
+
+/* Account for a file about to be parsed: 0 to parse it, 1 if it was parsed already, or an error. */
+static int account(Parse *ps, const char *path, int fd, size_t size) {
+        struct stat st;
+        char limit[32];
+
+        if (fd >= 0) {
+                if (fstat(fd, &st) < 0)
+                        return negative_errno();
+                for (size_t i = 0; i < ps->n_files; i++)
+                        if (ps->seen[i].dev == st.st_dev && ps->seen[i].ino == st.st_ino)
+                                return 1;
+                if (ps->n_files == PGCONF_MAX_FILES) {
+                        snprintf(limit, sizeof(limit), "%u", PGCONF_MAX_FILES);
+                        return fail_path(ps, path, -E2BIG, "more than %s files included in all", limit);
+                }
+                ps->seen[ps->n_files++] = (FileId){ st.st_dev, st.st_ino };
+        }
+        ps->bytes += size;
+        if (ps->bytes > PGCONF_MAX_BYTES) {
+                snprintf(limit, sizeof(limit), "%u", PGCONF_MAX_BYTES);
+                return fail_path(ps, path, -E2BIG, "more than %s bytes read with its includes", limit);
+        }
+        ps->c->signature = hash_bytes(ps->c->signature, path, strlen(path) + 1);
+        ps->c->signature = hash_bytes(ps->c->signature, &size, sizeof(size));
+        return 0;
+}
+
+static int parse_include(Parse *ps, const char *path, unsigned depth) {
         _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = fs_open_in_root(ps->rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, true);
+        size_t size = 0;
         int r;
 
-        r = fs_read_in_root(rootfd, path, true, &text, NULL);
+        r = fd < 0 ? fd : fs_read_fd(fd, &text, &size);
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0; /* like pg-common: an include it cannot open adds nothing */
-        if (r < 0) {
-                if (asprintf(ret_error, "%s: cannot read: %s", path,
-                             fs_describe_error(r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
-        return parse_text(rootfd, path, text, c, depth + 1, ret_error);
+        if (r < 0)
+                return fail_path(ps, path, r, "cannot read: %s", fs_describe_error(r));
+        r = account(ps, path, fd, size);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return parse_text(ps, path, text, size, depth + 1);
 }
 
 static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static int parse_include_dir(int rootfd, const char *dirpath, PgConf *c, unsigned depth, char **ret_error) {
+static int parse_include_dir(Parse *ps, const char *dirpath, unsigned depth) {
         _cleanup_close_ int fd = -1;
         DIR *d;
         struct dirent *de;
@@ -173,7 +228,7 @@ static int parse_include_dir(int rootfd, const char *dirpath, PgConf *c, unsigne
         size_t n = 0;
         int r = 0;
 
-        fd = fs_open_in_root(rootfd, dirpath, O_RDONLY | O_DIRECTORY, true);
+        fd = fs_open_in_root(ps->rootfd, dirpath, O_RDONLY | O_DIRECTORY, true);
         if (fd < 0)
                 return 0; /* pg-common: "next unless -d" */
         d = fdopendir(fd);
@@ -185,6 +240,11 @@ static int parse_include_dir(int rootfd, const char *dirpath, PgConf *c, unsigne
                 char **p;
                 if (de->d_name[0] == '.' || !endswith(de->d_name, ".conf"))
                         continue;
+                if (n == PGCONF_MAX_FILES) {
+                        r = fail_path(ps, dirpath, -E2BIG, "holds more than %s configuration files",
+                                      STRINGIFY(PGCONF_MAX_FILES));
+                        break;
+                }
                 p = reallocarray(names, n + 1, sizeof(char *));
                 if (!p || !(p[n] = strdup(de->d_name))) {
                         names = p ? p : names;
@@ -204,7 +264,7 @@ static int parse_include_dir(int rootfd, const char *dirpath, PgConf *c, unsigne
                         if (asprintf(&sub, "%s/%s", dirpath, names[i]) < 0)
                                 r = -ENOMEM;
                         else
-                                r = parse_include(rootfd, sub, c, depth, ret_error);
+                                r = parse_include(ps, sub, depth);
                 }
                 free(names[i]);
         }
@@ -218,8 +278,8 @@ static int syntax_error(char **ret_error, const char *path, unsigned line, const
         return -EINVAL;
 }
 
-static int parse_line(int rootfd, const char *path, unsigned lineno, const char *line, PgConf *c, unsigned depth,
-                      char **ret_error) {
+static int parse_line(Parse *ps, const char *path, unsigned lineno, const char *line, unsigned depth) {
+        char **ret_error = ps->ret_error;
         const char *p = skip_ws(line), *q, *key;
         size_t keylen;
         char *v = NULL;
@@ -240,8 +300,7 @@ static int parse_line(int rootfd, const char *path, unsigned lineno, const char 
                 abs = path_relative_to(target, path);
                 if (!abs)
                         return -ENOMEM;
-                return is_dir ? parse_include_dir(rootfd, abs, c, depth, ret_error)
-                              : parse_include(rootfd, abs, c, depth, ret_error);
+                return is_dir ? parse_include_dir(ps, abs, depth) : parse_include(ps, abs, depth);
         }
 
         key = p;
@@ -266,12 +325,16 @@ static int parse_line(int rootfd, const char *path, unsigned lineno, const char 
                 free(v);
                 return syntax_error(ret_error, path, lineno, "unexpected text after the value");
         }
-        return pgconf_set(c, key, keylen, v);
+        return pgconf_set(ps->c, key, keylen, v);
 }
 
-static int parse_text(int rootfd, const char *path, const char *text, PgConf *c, unsigned depth, char **ret_error) {
+static int parse_text(Parse *ps, const char *path, const char *text, size_t size, unsigned depth) {
         unsigned lineno = 0;
+        size_t nul = fs_nul_line(text, size);
 
+        if (nul > 0)
+                return syntax_error(ps->ret_error, path, (unsigned) nul, "a NUL byte (not a text file)");
+        ps->c->signature = hash_bytes(ps->c->signature, text, size);
         for (const char *p = text; *p;) {
                 const char *eol = strchrnul(p, '\n');
                 _cleanup_free_ char *line = strndup(p, (size_t) (eol - p));
@@ -280,7 +343,7 @@ static int parse_text(int rootfd, const char *path, const char *text, PgConf *c,
                 if (!line)
                         return -ENOMEM;
                 lineno++;
-                r = parse_line(rootfd, path, lineno, line, c, depth, ret_error);
+                r = parse_line(ps, path, lineno, line, depth);
                 if (r < 0)
                         return r;
                 p = *eol ? eol + 1 : eol;
@@ -288,18 +351,42 @@ static int parse_text(int rootfd, const char *path, const char *text, PgConf *c,
         return 0;
 }
 
-int pgconf_parse_text(int rootfd, const char *path, const char *text, PgConf *c, char **ret_error) {
-        *ret_error = NULL;
-        return parse_text(rootfd, path, text, c, 0, ret_error);
-}
-
-int pgconf_parse_file(int rootfd, const char *path, PgConf *c, char **ret_error) {
-        _cleanup_free_ char *text = NULL;
+static int parse_top(int rootfd, const char *path, int fd, const char *text, size_t size, PgConf *c,
+                     char **ret_error) {
+        _cleanup_free_ Parse *ps = calloc(1, sizeof(Parse));
         int r;
 
         *ret_error = NULL;
-        r = fs_read_in_root(rootfd, path, true, &text, NULL);
+        if (!ps)
+                return -ENOMEM;
+        *ps = (Parse){ .rootfd = rootfd, .c = c, .ret_error = ret_error };
+        if (c->signature == 0)
+                c->signature = HASH_INIT;
+        r = account(ps, path, fd, size);
+        return r < 0 ? r : parse_text(ps, path, text, size, 0);
+}
+
+int pgconf_parse_text(int rootfd, const char *path, const char *text, size_t size, PgConf *c, char **ret_error) {
+        return parse_top(rootfd, path, -1, text, size, c, ret_error);
+}
+
+int pgconf_parse_fd(int rootfd, const char *path, int fd, PgConf *c, char **ret_error) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        *ret_error = NULL;
+        r = fs_read_fd(fd, &text, &size);
         if (r < 0)
                 return r;
-        return parse_text(rootfd, path, text, c, 0, ret_error);
+        return parse_top(rootfd, path, fd, text, size, c, ret_error);
+}
+
+int pgconf_parse_file(int rootfd, const char *path, PgConf *c, char **ret_error) {
+        _cleanup_close_ int fd = fs_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, true);
+
+        *ret_error = NULL;
+        if (fd < 0)
+                return fd;
+        return pgconf_parse_fd(rootfd, path, fd, c, ret_error);
 }

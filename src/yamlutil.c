@@ -110,8 +110,16 @@ static void set_error(YamlError *err, const char *problem, const char *context, 
         err->column = mark.column + 1;
 }
 
-int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err) {
+/*
+ * Parse TEXT event by event within YAML_MAX_DEPTH and YAML_MAX_ALIASES, handing each event to FN (which
+ * takes ownership), or deleting it when FN is NULL. libyaml's scanner does work proportional to the
+ * nesting depth for every token, so unbounded nesting costs quadratic time: the depth is checked as
+ * each collection opens, and the parse stops there.
+ */
+static int parse_bounded(const char *text, size_t size, int (*fn)(void *, yaml_event_t *), void *userdata,
+                         YamlError *err) {
         yaml_parser_t p;
+        size_t depth = 0, aliases = 0;
         int r = 0;
 
         if (!yaml_parser_initialize(&p))
@@ -130,12 +138,43 @@ int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *e
                         break;
                 }
                 bool end = ev.type == YAML_STREAM_END_EVENT;
-                r = yaml_events_push(e, &ev);
+                if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
+                        depth++;
+                else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+                        depth--;
+                else if (ev.type == YAML_ALIAS_EVENT)
+                        aliases++;
+                if (depth > YAML_MAX_DEPTH || aliases > YAML_MAX_ALIASES) {
+                        set_error(err, depth > YAML_MAX_DEPTH ? "nested more than " STRINGIFY(YAML_MAX_DEPTH) " levels deep"
+                                                              : "more than " STRINGIFY(YAML_MAX_ALIASES) " aliases",
+                                  NULL, ev.start_mark);
+                        if (err)
+                                err->over_bounds = true;
+                        yaml_event_delete(&ev);
+                        r = -EINVAL;
+                        break;
+                }
+                if (fn)
+                        r = fn(userdata, &ev);
+                else
+                        yaml_event_delete(&ev);
                 if (r < 0 || end)
                         break;
         }
         yaml_parser_delete(&p);
         return r;
+}
+
+static int push_event(void *userdata, yaml_event_t *ev) {
+        return yaml_events_push(userdata, ev);
+}
+
+int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err) {
+        return parse_bounded(text, size, push_event, e, err);
+}
+
+int yaml_text_check_bounds(const char *text, size_t size, YamlError *err) {
+        return parse_bounded(text, size, NULL, NULL, err);
 }
 
 typedef struct Buffer {

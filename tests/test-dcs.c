@@ -153,6 +153,27 @@ START_TEST(test_load_files) {
         ck_assert_int_eq(dcs_load(rootfd, &c, &err), -EINVAL);
         ck_assert_str_eq(err, "/etc/patroni/dcs.yml: cannot read: is a symbolic link, not followed");
         free(err);
+        ck_assert_int_eq(unlink(path), 0);
+
+        /* A NUL byte would cut the text short, and what follows it would be ignored: refused, with its line. */
+        static const char yml[] = "etcd3:\n  hosts: 127.0.0.1:2379\0\n  protocol: https\n";
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fwrite(yml, 1, sizeof(yml) - 1, f);
+        fclose(f);
+        ck_assert_int_eq(dcs_load(rootfd, &c, &err), -EINVAL);
+        ck_assert_str_eq(err, "/etc/patroni/dcs.yml:2: a NUL byte (not a text file)");
+        free(err);
+        ck_assert_int_eq(unlink(path), 0);
+        snprintf(path, sizeof(path), "%s/etc/default/patroni", root);
+        static const char defaults[] = "DCS_TYPE=etcd3\0\nDCS_HOSTS=10.0.0.1:2379\n";
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fwrite(defaults, 1, sizeof(defaults) - 1, f);
+        fclose(f);
+        ck_assert_int_eq(dcs_load(rootfd, &c, &err), -EINVAL);
+        ck_assert_str_eq(err, "/etc/default/patroni:1: a NUL byte (not a text file)");
+        free(err);
         close(rootfd);
         tmp_root_remove(root);
 }

@@ -19,7 +19,7 @@ static void teardown(void) {
 static PgConf *parse(const char *text, int expect, char **err) {
         PgConf *c = calloc(1, sizeof(PgConf));
         char *e = NULL;
-        int r = pgconf_parse_text(rootfd, "/etc/postgresql/15/main/postgresql.conf", text, c, &e);
+        int r = pgconf_parse_text(rootfd, "/etc/postgresql/15/main/postgresql.conf", text, strlen(text), c, &e);
 
         ck_assert_int_eq(r, expect);
         if (err)
@@ -110,12 +110,94 @@ START_TEST(test_includes) {
 END_TEST
 
 START_TEST(test_include_loop) {
-        char *err = NULL;
-        tmp_write(root, "etc/postgresql/15/main/loop.conf", "include 'loop.conf'\n");
-        PgConf *c = parse("include 'loop.conf'\n", -EINVAL, &err);
+        /* A file that includes itself is read once: nothing to loop on. */
+        tmp_write(root, "etc/postgresql/15/main/loop.conf", "include 'loop.conf'\nport = 5999\n");
+        PgConf *c = parse("include 'loop.conf'\n", 0, NULL);
+        ck_assert_str_eq(pgconf_get(c, "port"), "5999");
+        pgconf_free(c);
+}
+END_TEST
+
+START_TEST(test_include_depth) {
+        char *err = NULL, rel[128], text[128];
+        for (int i = 0; i < 12; i++) {
+                snprintf(rel, sizeof(rel), "etc/postgresql/15/main/d%d.conf", i);
+                snprintf(text, sizeof(text), "include 'd%d.conf'\n", i + 1);
+                tmp_write(root, rel, text);
+        }
+        PgConf *c = parse("include 'd0.conf'\n", -EINVAL, &err);
         ck_assert_ptr_nonnull(strstr(err, "includes nested too deeply"));
         free(err);
         pgconf_free(c);
+}
+END_TEST
+
+/* 5 files per directory, each including the directory again, 10 levels deep: 5^10 reads unbounded. */
+START_TEST(test_include_fanout) {
+        char rel[128];
+        for (int i = 0; i < 5; i++) {
+                snprintf(rel, sizeof(rel), "etc/postgresql/15/main/fan/%d.conf", i);
+                tmp_write(root, rel, "include_dir '.'\nport = 6100\n");
+        }
+        PgConf *c = parse("include_dir 'fan'\n", 0, NULL);
+        ck_assert_str_eq(pgconf_get(c, "port"), "6100");
+        ck_assert_uint_eq(c->n_entries, 5); /* each file once */
+        pgconf_free(c);
+}
+END_TEST
+
+START_TEST(test_include_budget) {
+        char *err = NULL, rel[128];
+        for (int i = 0; i < PGCONF_MAX_FILES + 1; i++) {
+                snprintf(rel, sizeof(rel), "etc/postgresql/15/main/many/%03d.conf", i);
+                tmp_write(root, rel, "port = 6200\n");
+        }
+        PgConf *c = parse("include_dir 'many'\n", -E2BIG, &err);
+        ck_assert_ptr_nonnull(strstr(err, "/etc/postgresql/15/main/many"));
+        ck_assert_ptr_nonnull(strstr(err, "more than"));
+        free(err);
+        pgconf_free(c);
+}
+END_TEST
+
+START_TEST(test_nul_byte) {
+        char *err = NULL;
+        PgConf *c = calloc(1, sizeof(PgConf));
+        static const char text[] = "port = 5\n# x\0port = 5433\n";
+        ck_assert_int_eq(pgconf_parse_text(rootfd, "/etc/postgresql/15/main/postgresql.conf", text, sizeof(text) - 1, c,
+                                           &err),
+                         -EINVAL);
+        ck_assert_str_eq(err, "/etc/postgresql/15/main/postgresql.conf:2: a NUL byte (not a text file)");
+        free(err);
+        pgconf_free(c);
+        /* in an included file too */
+        tmp_write(root, "etc/postgresql/15/main/inc.conf", "a = 1\n");
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/etc/postgresql/15/main/inc.conf", root);
+        FILE *f = fopen(path, "a");
+        ck_assert_ptr_nonnull(f);
+        fwrite("\0b = 2\n", 1, 7, f);
+        fclose(f);
+        c = parse("include 'inc.conf'\n", -EINVAL, &err);
+        ck_assert_str_eq(err, "/etc/postgresql/15/main/inc.conf:2: a NUL byte (not a text file)");
+        free(err);
+        pgconf_free(c);
+}
+END_TEST
+
+START_TEST(test_signature) {
+        tmp_write(root, "etc/postgresql/15/main/inc.conf", "a = 1\n");
+        PgConf *a = parse("include 'inc.conf'\nport = 1\n", 0, NULL), *b = parse("include 'inc.conf'\nport = 1\n", 0, NULL);
+        ck_assert(a->signature == b->signature);
+        pgconf_free(b);
+        tmp_write(root, "etc/postgresql/15/main/inc.conf", "a = 2\n");
+        b = parse("include 'inc.conf'\nport = 1\n", 0, NULL);
+        ck_assert(a->signature != b->signature); /* an included file changed */
+        pgconf_free(b);
+        b = parse("include 'inc.conf'\nport = 2\n", 0, NULL);
+        ck_assert(a->signature != b->signature);
+        pgconf_free(a);
+        pgconf_free(b);
 }
 END_TEST
 
@@ -142,6 +224,11 @@ int main(void) {
         tcase_add_test(tc, test_errors);
         tcase_add_test(tc, test_includes);
         tcase_add_test(tc, test_include_loop);
+        tcase_add_test(tc, test_include_depth);
+        tcase_add_test(tc, test_include_fanout);
+        tcase_add_test(tc, test_include_budget);
+        tcase_add_test(tc, test_nul_byte);
+        tcase_add_test(tc, test_signature);
         tcase_add_test(tc, test_include_symlink_not_followed);
         suite_add_tcase(s, tc);
         return run_suite(s);

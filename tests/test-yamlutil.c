@@ -115,6 +115,80 @@ START_TEST(test_patroniconf_errors) {
 }
 END_TEST
 
+/* A billion laughs: 10 levels of 9 aliases to the level below. Walked once per node, not 9^10 times. */
+START_TEST(test_alias_bomb) {
+        char *text = NULL, *err = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        PatroniConf c = {};
+
+        fprintf(f, GOOD "x0: &a0 [lol]\n");
+        for (int i = 1; i <= 10; i++) {
+                fprintf(f, "x%d: &a%d [", i, i);
+                for (int j = 0; j < 9; j++)
+                        fprintf(f, "%s*a%d", j ? ", " : "", i - 1);
+                fprintf(f, "]\n");
+        }
+        fclose(f);
+        ck_assert_int_eq(patroniconf_parse(text, size, true, &c, &err), 0);
+        patroniconf_done(&c);
+        free(text);
+
+        /* past the alias bound: refused, with the place */
+        f = open_memstream(&text, &size);
+        fprintf(f, "a: &a x\nb: [");
+        for (int j = 0; j <= YAML_MAX_ALIASES; j++)
+                fprintf(f, "%s*a", j ? ", " : "");
+        fprintf(f, "]\n");
+        fclose(f);
+        ck_assert_int_eq(patroniconf_parse(text, size, false, &c, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "more than 1000 aliases"));
+        free(err);
+        free(text);
+}
+END_TEST
+
+START_TEST(test_deep_nesting) {
+        size_t n = 200000;
+        char *text = malloc(2 * n + 2), *err = NULL;
+        YamlEvents e = {};
+        YamlError yerr = {};
+        PatroniConf c = {};
+
+        memset(text, '[', n);
+        memset(text + n, ']', n);
+        text[2 * n] = '\n';
+        text[2 * n + 1] = 0;
+        ck_assert_int_eq(yaml_events_parse(text, 2 * n + 1, &e, &yerr), -EINVAL);
+        ck_assert_str_eq(yerr.message, "nested more than 64 levels deep");
+        ck_assert_uint_eq(yerr.column, 65);
+        yaml_events_done(&e);
+        ck_assert_int_eq(patroniconf_parse(text, 2 * n + 1, false, &c, &err), -EINVAL);
+        ck_assert_str_eq(err, "line 1, column 65: nested more than 64 levels deep");
+        free(err);
+        free(text);
+}
+END_TEST
+
+/* Duplicate keys among many: found (the second one named), and in n log n. */
+START_TEST(test_many_keys) {
+        char *text = NULL, *err = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        PatroniConf c = {};
+
+        fprintf(f, GOOD "tags:\n");
+        for (int i = 0; i < 100000; i++)
+                fprintf(f, "  k%d: %d\n", i, i);
+        fprintf(f, "  k5: again\n");
+        fclose(f);
+        ck_assert_int_eq(patroniconf_parse(text, size, true, &c, &err), -EINVAL);
+        ck_assert_str_eq(err, "line 100008, column 3: duplicate key \"k5\"");
+        free(err);
+        free(text);
+}
+END_TEST
+
 START_TEST(test_port_of) {
         ck_assert_int_eq(patroniconf_port_of("10.0.0.1:8008"), 8008);
         ck_assert_int_eq(patroniconf_port_of("[::1]:8009"), 8009);
@@ -136,6 +210,9 @@ int main(void) {
         tcase_add_test(tc, test_patroniconf);
         tcase_add_test(tc, test_patroniconf_errors);
         tcase_add_test(tc, test_port_of);
+        tcase_add_test(tc, test_alias_bomb);
+        tcase_add_test(tc, test_deep_nesting);
+        tcase_add_test(tc, test_many_keys);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 rmdir(dir); /* an empty root that no longer has a name: nothing to include */
         }
-        if (pgconf_parse_text(rootfd, "/etc/postgresql/15/main/postgresql.conf", text, c, &err) < 0)
+        if (pgconf_parse_text(rootfd, "/etc/postgresql/15/main/postgresql.conf", text, size, c, &err) < 0)
                 /* the error names the file it is about: this one, or an included one */
                 FUZZ_ASSERT(err != NULL && err[0] == '/' && strchr(err, ':'), "error without a file: %s", err);
         else
