@@ -8,6 +8,7 @@
 
 #define SETTINGS_PATH "/etc/patroni/patroni-debiand.yml"
 #define SETTINGS_DEFAULT_UNIT "patroni@%i.service"
+#define UNIT_NAME_MAX 255 /* systemd's limit */
 
 typedef enum StartConfMode {
         START_CONF_MODE_MANUAL,
@@ -25,6 +26,7 @@ typedef struct Settings {
         bool reload_on_change; /* reload a unit when its configuration changes (default true) */
         unsigned settle_ms;        /* quiet time before a new cluster is acted on (default 1000) */
         unsigned config_settle_ms; /* quiet time after a change in /etc/patroni (default 200) */
+        unsigned removal_settle_ms; /* how long a configuration must stay away before its unit stops (default 5000) */
         StartConfMode start_conf;  /* start.conf for clusters handed over to Patroni (default manual) */
         bool takeover;             /* hand clusters that have data over to Patroni (default true) */
         char *template;            /* template path, NULL: /etc/patroni/config.yml.in, else packaged */

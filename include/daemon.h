@@ -8,7 +8,8 @@
 typedef struct DaemonOptions {
         const char *root;   /* "/" unless relocated */
         const char *config; /* settings file, a path below root */
-        bool dry_run;       /* units: write down, do nothing */
+        bool dry_run;       /* change nothing: say what would be written, and which unit actions taken */
+        bool print_units;   /* write configurations, but only write unit actions down (no systemd) */
         bool once;          /* one reconcile, then return */
         const char *default_template, *default_vip_template;
 } DaemonOptions;

@@ -37,10 +37,12 @@ void gen_error_done(GenError *e);
 
 /* Where the project's own templates are, used when /etc/patroni has none. */
 typedef struct GenPaths {
-        const char *template;         /* --template: use this instead of the search */
-        const char *default_template; /* $(pkgdatadir)/config.yml.in */
+        const char *template;          /* --template: a path on this machine, used instead of the search */
+        const char *settings_template; /* the template: setting, a path below the root */
+        const char *default_template;  /* $(pkgdatadir)/config.yml.in */
         const char *default_vip_template;
         unsigned temp_max_age_s; /* our temporary files older than this are leftovers to remove (0: all) */
+        bool keep_temp_files;    /* a check: remove nothing */
 } GenPaths;
 
 typedef struct ApiPort {
@@ -93,8 +95,8 @@ static inline void gen_inputs_freep(GenInputs **in) {
         gen_inputs_free(*in);
 }
 
-/* A configuration NAME (V-C.yml) with TEXT appeared or changed in /etc/patroni: note its REST API port. */
-void gen_inputs_note_config(GenInputs *in, const char *name, const char *text, size_t size);
+/* A configuration NAME (V-C.yml) appeared or changed in /etc/patroni: note its REST API port. */
+void gen_inputs_note_api_port(GenInputs *in, const char *name, int port);
 
 /* Render and validate the configuration (and VIP file) for one cluster. Writes nothing. */
 int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *err);

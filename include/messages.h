@@ -12,6 +12,8 @@
 #define MESSAGE_RELOAD_REJECTED "84283b878eae450492e1b1e5cc20fd88"
 #define MESSAGE_TAKEOVER_START "e1d5b2c7a9f34e6d8b0c3a5f7e2d9b41"
 #define MESSAGE_TAKEOVER_OFF "7c3e9a1f5b2d4e8a9c6f0b3d1e7a5c22"
+#define MESSAGE_CONFIG_CONFLICT "d3a8f15e6c2b4b7e9f0a4c1d2e8b6a57"
+#define MESSAGE_CONFIG_REMOVED "61e4c9b2a7f34d58b0c6e2a9d1f7b3c4"
 /* Logged by the takeover helper (patroni-debiand-takeover). */
 #define MESSAGE_TAKEOVER_STEP "3d1f6e2c8b5a4f0e9c7d2a1b6e4f8c03"
 #define MESSAGE_TAKEOVER_DONE "a6c2e9f14d7b4a3c8e5f1d0b9a2c7e64"

@@ -14,6 +14,7 @@ typedef struct PatroniConf {
         char *restapi_address; /* restapi.connect_address, else restapi.listen; NULL if neither */
         bool restapi_tls;      /* restapi.certfile is set */
         int postgresql_port;   /* from postgresql.listen, 0 if none */
+        char *data_dir;        /* postgresql.data_dir, NULL if none */
 } PatroniConf;
 
 void patroniconf_done(PatroniConf *c);

@@ -10,6 +10,9 @@
 #define PGCOMMON_CREATECLUSTER_CONF "/etc/postgresql-common/createcluster.conf"
 #define PGCOMMON_DEFAULT_DATADIR_BASE "/var/lib/postgresql"
 #define PGCOMMON_DEFAULT_PORT 5432
+#define PGCOMMON_VERSION_MAX 16
+#define PGCOMMON_CLUSTER_MAX 63
+#define PGCOMMON_INSTANCE_MAX (PGCOMMON_VERSION_MAX + 1 + PGCOMMON_CLUSTER_MAX) /* "VERSION-CLUSTER" */
 
 typedef enum StartConf {
         START_CONF_AUTO,

@@ -20,7 +20,7 @@ typedef struct PgConfEntry {
 typedef struct PgConf {
         PgConfEntry *entries;
         size_t n_entries;
-        unsigned long long signature; /* of every file read (names and contents): unchanged files, same value */
+        unsigned long long signature; /* of every file read (name, content, inode, mtime): same files, same value */
 } PgConf;
 
 /*

@@ -7,19 +7,28 @@
 /*
  * What should happen for one VERSION/CLUSTER, decided from plain facts and
  * what was decided before. No I/O, no clock: the daemon gathers the facts
- * and carries out the actions. The rules (doc/patroni-debiand.8.in):
+ * and carries out the actions. The rules (doc/ARCHITECTURE.md, "The decision
+ * table"; tests/test-reconcile.c states each row in words):
  *
  *  out of scope (include/exclude)        nothing; "skipped" logged once
  *  config appears (or at start-up)       start the unit (autostart)
  *  config content changes                reload the unit (reload_on_change);
  *                                        start it if known to be stopped
- *  config removed or renamed away        stop the unit
- *  cluster settled, no config            generate the config
+ *  config claims the data directory,     never started or reloaded; logged once
+ *  scope or port of another one
+ *  config absent, not yet for long       wait (an editor's save, a rename)
+ *  config absent for removal_settle_ms   stop the unit; remember the cluster's
+ *                                        signature as removed by the admin
+ *  cluster settled, no config            generate the config, unless its config
+ *                                        was removed while the cluster's files
+ *                                        were as they are now, or generating for
+ *                                        them was tried already (retried on reload)
  *  cluster directory removed             log it, nothing else
  *  config for a cluster marked for       instead of starting patroni@: start the
- *  takeover (generated while the         takeover unit (takeover), when the config
- *  cluster had data)                     is new or the cluster changed; with
- *                                        takeover off, nothing (logged once)
+ *  takeover (generated while the         takeover unit, when the config is new,
+ *  cluster had data)                     the cluster changed, or on start-up or
+ *                                        reload; with takeover off, nothing
+ *                                        (logged once)
  */
 
 typedef enum UnitState {
@@ -31,11 +40,18 @@ typedef enum UnitState {
 
 typedef struct ClusterFacts {
         bool in_scope;
-        bool config_present; /* /etc/patroni/V-C.yml */
+        bool retry;           /* start-up or reload: try again what failed before */
+        bool config_present;  /* /etc/patroni/V-C.yml */
         uint64_t config_hash;
-        bool cluster_present; /* /etc/postgresql/V/C/ */
-        bool cluster_ready;   /* postgresql.conf with a port, readable, and settled */
-        bool cluster_changed; /* its directory settled after events, or a start-up/reload/rescan looks at it */
+        bool config_conflict;   /* another configuration already claims its data directory, scope or port */
+        bool absence_settled;   /* the configuration has been absent for removal_settle_ms */
+        bool config_dir_present; /* /etc/patroni: where configurations are generated */
+        bool cluster_present;  /* /etc/postgresql/V/C/ */
+        bool cluster_ready;    /* postgresql.conf with a port, readable, settled, not open for writing */
+        bool cluster_error;    /* its files are there but cannot be used (syntax, bounds, NUL byte) */
+        uint64_t cluster_sig;  /* its directory and the files read from it: equal while they are unchanged */
+        bool removal_on_disk;  /* a removal remembered from before a restart, for removal_sig_on_disk */
+        uint64_t removal_sig_on_disk;
         bool takeover_pending; /* marked for a handover to Patroni (it had data when its config was generated) */
         UnitState unit;
 } ClusterFacts;
@@ -44,9 +60,14 @@ typedef struct ClusterMemo {
         bool config_known; /* acted on this config (hash) already */
         uint64_t config_hash;
         bool cluster_known;
+        uint64_t cluster_sig;
+        bool removed;        /* an admin removed its config while the cluster's signature was removed_sig */
+        uint64_t removed_sig;
+        bool tried;          /* generating was decided for the cluster as it was at tried_sig */
+        uint64_t tried_sig;
         bool skip_logged;
-        bool generate_failed; /* do not retry until the cluster changes or settings are reloaded */
         bool takeover_off_logged;
+        bool conflict_logged;
 } ClusterMemo;
 
 typedef enum Action {
@@ -58,6 +79,11 @@ typedef enum Action {
         ACTION_LOG_SKIPPED = 1 << 5,
         ACTION_TAKEOVER = 1 << 6,         /* start the takeover unit */
         ACTION_LOG_TAKEOVER_OFF = 1 << 7, /* takeover: false leaves a cluster with data to pg-common */
+        ACTION_LOG_CONFLICT = 1 << 8,     /* not started: another configuration claims the same cluster */
+        ACTION_LOG_CLUSTER_ERROR = 1 << 9, /* not generated: the cluster's files cannot be used */
+        ACTION_WAIT_REMOVAL = 1 << 10,    /* absent, but not for long yet: decide again when it has been */
+        ACTION_REMEMBER_REMOVAL = 1 << 11, /* keep the removal across restarts */
+        ACTION_FORGET_REMOVAL = 1 << 12,
 } Action;
 
 typedef struct Policy {
@@ -70,5 +96,8 @@ typedef struct Policy {
 unsigned reconcile_decide(const ClusterFacts *facts, const ClusterMemo *prev, const Policy *policy,
                           ClusterMemo *next);
 
-/* "generate start" etc., for logs and tests. BUF gets at most 64 bytes. */
+/* Field by field (the struct has padding). */
+bool reconcile_memo_equal(const ClusterMemo *a, const ClusterMemo *b);
+
+/* "generate start" etc., for logs and tests. */
 const char *reconcile_actions_to_string(unsigned actions, char *buf, unsigned size);

@@ -41,6 +41,9 @@ int watch_setup(Watch *w);
 /* Drop the watches of cluster directories that are gone (after lost events, before a rescan). */
 void watch_prune(Watch *w);
 
+/* Is a file in /etc/postgresql/VERSION/CLUSTER modified and not closed yet (a write in progress)? */
+bool watch_cluster_busy(const Watch *w, const char *version, const char *cluster);
+
 /* Read and dispatch events until the queue is empty. */
 int watch_process(Watch *w);
 

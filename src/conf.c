@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "macro.h"
+#include "pgcommon.h"
 #include "yamlutil.h"
 
 static const char *const start_conf_names[] = {
@@ -50,6 +51,7 @@ Settings *settings_new(void) {
         s->takeover = true;
         s->settle_ms = 1000;
         s->config_settle_ms = 200;
+        s->removal_settle_ms = 5000;
         s->start_conf = START_CONF_MODE_MANUAL;
         s->include = calloc(1, sizeof(char *));
         if (!s->include || !(s->include[0] = strdup("*")) || !(s->unit = strdup(SETTINGS_DEFAULT_UNIT)))
@@ -167,8 +169,13 @@ static int parse_globs(const char *path, const YamlEvents *ev, size_t *i, const 
 static int check_unit_pattern(const char *path, const yaml_event_t *e, const char *u, char **ret_error) {
         const char *i = strstr(u, "%i");
 
-        if (!i || strstr(i + 2, "%i") || !endswith(u, ".service") || strlen(u) > 200)
+        if (!i || strstr(i + 2, "%i") || !endswith(u, ".service"))
                 return fail_at(ret_error, path, e, "unit: \"%s\" must contain %%i once and end in .service", u);
+        /* Every VERSION-CLUSTER must fit: a name cut short would be another unit. */
+        if (strlen(u) - 2 + PGCOMMON_INSTANCE_MAX > UNIT_NAME_MAX)
+                return fail_at(ret_error, path, e,
+                               "unit: \"%.40s...\" is too long: with a VERSION-CLUSTER of %d characters the unit name "
+                               "would pass systemd's %d", u, PGCOMMON_INSTANCE_MAX, UNIT_NAME_MAX);
         for (const char *p = u; *p; p++)
                 if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@-%", *p))
                         return fail_at(ret_error, path, e, "unit: \"%s\" has a character not allowed in a unit name",
@@ -177,7 +184,8 @@ static int check_unit_pattern(const char *path, const yaml_event_t *e, const cha
 }
 
 static const char *const known_keys =
-        "include, exclude, autostart, reload_on_change, settle_ms, config_settle_ms, start_conf, takeover, template, unit";
+        "include, exclude, autostart, reload_on_change, settle_ms, config_settle_ms, removal_settle_ms, start_conf, "
+        "takeover, template, unit";
 
 static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret_error) {
         size_t top = 0, second = 0, docs = 0, end;
@@ -225,6 +233,8 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                         r = parse_ms(path, v, key, 600000, &s->settle_ms, ret_error);
                 else if (streq(key, "config_settle_ms"))
                         r = parse_ms(path, v, key, 60000, &s->config_settle_ms, ret_error);
+                else if (streq(key, "removal_settle_ms"))
+                        r = parse_ms(path, v, key, 600000, &s->removal_settle_ms, ret_error);
                 else if (streq(key, "start_conf")) {
                         const char *m = scalar_of(v);
                         size_t j;

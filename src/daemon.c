@@ -20,7 +20,9 @@
 #include "log.h"
 #include "macro.h"
 #include "messages.h"
+#include "patroniconf.h"
 #include "reconcile.h"
+#include "removal.h"
 #include "takeover.h"
 #include "units.h"
 #include "watch.h"
@@ -28,11 +30,26 @@
 #define RETRY_MIN_S 1.0
 #define RETRY_MAX_S 60.0
 
+/* What a configuration claims, so that two never run on the same data: read when its content changes. */
+typedef struct Claims {
+        bool valid;
+        uint64_t for_hash; /* the configuration content these were read from */
+        char *data_dir;    /* postgresql.data_dir */
+        char *scope;       /* namespace + scope, "/service/15-main" */
+        int port;          /* postgresql.listen's port */
+        int api_port;      /* restapi.listen's port */
+} Claims;
+
 typedef struct Item {
         char version[32], cluster[64];
         char key[100]; /* "V/C" */
         ClusterMemo memo;
         bool read_warned; /* its configuration could not be read, and we said so */
+        double absent_since; /* when its known configuration was first seen absent (ev_now), 0 if present */
+        Claims claims;
+        /* A dry run writes nothing: what it would have written stands in for the file. */
+        bool virtual_config, virtual_takeover;
+        uint64_t virtual_hash;
         ev_timer settle;        /* quiet time after an event in the cluster directory */
         ev_timer config_settle; /* quiet time after an event on its configuration */
         struct Daemon *d;
@@ -53,6 +70,7 @@ struct Daemon {
         ev_io inotify_io;
         ev_signal sig_hup, sig_term, sig_int;
         ev_timer watchdog, retry, rescan;
+        bool config_dir_missing_logged;
         ev_periodic long_sleep;
         double retry_s;
         bool stopping;
@@ -83,7 +101,6 @@ static size_t item_pos(const Daemon *d, const char *key, bool *found) {
 }
 
 static void on_settle(struct ev_loop *loop, ev_timer *t, int revents);
-static void on_config_settle(struct ev_loop *loop, ev_timer *t, int revents);
 
 static Item *item_get(Daemon *d, const char *version, const char *cluster) {
         char key[100];
@@ -113,7 +130,7 @@ static Item *item_get(Daemon *d, const char *version, const char *cluster) {
         it->d = d;
         ev_init(&it->settle, on_settle);
         it->settle.data = it;
-        ev_init(&it->config_settle, on_config_settle);
+        ev_init(&it->config_settle, on_settle);
         it->config_settle.data = it;
         memmove(&d->items[pos + 1], &d->items[pos], (d->n_items - pos) * sizeof(Item *));
         d->items[pos] = it;
@@ -121,9 +138,16 @@ static Item *item_get(Daemon *d, const char *version, const char *cluster) {
         return it;
 }
 
+static void claims_done(Claims *c) {
+        free(c->data_dir);
+        free(c->scope);
+        *c = (Claims){};
+}
+
 static void item_free(Daemon *d, Item *it) {
         ev_timer_stop(d->loop, &it->settle);
         ev_timer_stop(d->loop, &it->config_settle);
+        claims_done(&it->claims);
         free(it);
 }
 
@@ -133,8 +157,8 @@ static void item_maybe_drop(Daemon *d, Item *it) {
         bool found;
         size_t pos;
 
-        if (memcmp(&it->memo, &empty, sizeof(empty)) != 0 || it->read_warned || ev_is_active(&it->settle) ||
-            ev_is_active(&it->config_settle))
+        if (!reconcile_memo_equal(&it->memo, &empty) || it->read_warned || it->virtual_config || it->absent_since > 0 ||
+            ev_is_active(&it->settle) || ev_is_active(&it->config_settle))
                 return;
         pos = item_pos(d, it->key, &found);
         if (!found)
@@ -144,16 +168,7 @@ static void item_maybe_drop(Daemon *d, Item *it) {
         item_free(d, it);
 }
 
-/* ---- facts and actions ------------------------------------------------------------------- */
-
-static uint64_t fnv1a(const char *p, size_t n) {
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (size_t i = 0; i < n; i++) {
-                h ^= (unsigned char) p[i];
-                h *= 0x100000001b3ULL;
-        }
-        return h;
-}
+/* ---- facts ------------------------------------------------------------------------------ */
 
 /* The last error, for STATUS=; cut to fit. */
 static void set_error(Daemon *d, const char *msg) {
@@ -175,199 +190,132 @@ static void notify_status(Daemon *d) {
                           d->last_error);
 }
 
+/* Everything known about one cluster at one moment: the decision's facts, and what the effects need. */
 typedef struct Gathered {
         ClusterFacts facts;
         PgCluster cluster; /* valid when facts.cluster_present */
-        char unit[256], config_path[PATH_MAX], pgcluster[100];
+        char unit[UNIT_NAME_MAX + 1], config_path[PATH_MAX], config_name[NAME_MAX + 1], pgcluster[100];
+        int read_error;      /* the configuration exists but cannot be read */
+        mode_t config_mode;  /* of the configuration read */
+        const Item *conflict_with;
+        char conflict_what[PATH_MAX + 64];
 } Gathered;
 
-static void gather(Daemon *d, Item *it, bool cluster_changed, Gathered *g) {
+/* Read what a configuration claims (data directory, scope, ports) when its content is new to us. */
+static void read_claims(Item *it, const char *text, size_t size, uint64_t hash) {
+        _cleanup_free_ char *msg = NULL;
+        PatroniConf c = {};
+
+        if (it->claims.valid && it->claims.for_hash == hash)
+                return;
+        claims_done(&it->claims);
+        it->claims = (Claims){ .valid = true, .for_hash = hash };
+        if (patroniconf_parse(text, size, false, &c, &msg) < 0)
+                return; /* unreadable YAML claims nothing; Patroni will refuse it */
+        it->claims.data_dir = TAKE_PTR(c.data_dir);
+        if (c.scope && asprintf(&it->claims.scope, "%s%s", c.namespace, c.scope) < 0)
+                it->claims.scope = NULL;
+        it->claims.port = c.postgresql_port;
+        it->claims.api_port = c.restapi_port;
+        patroniconf_done(&c);
+}
+
+/* Does a configuration the daemon already runs claim what IT's does? The first one keeps it. */
+static const Item *find_conflict(const Daemon *d, const Item *it, char *what, size_t size) {
+        const Claims *c = &it->claims;
+
+        for (size_t i = 0; i < d->n_items; i++) {
+                const Item *o = d->items[i];
+                const Claims *oc = &o->claims;
+
+                if (o == it || !o->memo.config_known || o->memo.conflict_logged || !oc->valid)
+                        continue;
+                if (c->data_dir && oc->data_dir && streq(c->data_dir, oc->data_dir))
+                        snprintf(what, size, "data directory %s", c->data_dir);
+                else if (c->scope && oc->scope && streq(c->scope, oc->scope))
+                        snprintf(what, size, "scope %s", c->scope);
+                else if (c->port > 0 && c->port == oc->port)
+                        snprintf(what, size, "PostgreSQL port %d", c->port);
+                else
+                        continue;
+                return o;
+        }
+        return NULL;
+}
+
+static bool config_dir_present(Daemon *d) {
+        _cleanup_close_ int fd = fs_open_in_root(d->rootfd, PATRONI_DIR, O_PATH | O_DIRECTORY, true);
+        return fd >= 0;
+}
+
+/* Facts only: what is on disk, what systemd says, what the watch saw. RETRY: start-up or reload. */
+static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
         _cleanup_free_ char *text = NULL;
+        ClusterFacts *f = &g->facts;
         size_t size;
         int r;
 
         *g = (Gathered){};
         snprintf(g->pgcluster, sizeof(g->pgcluster), "%s/%s", it->version, it->cluster);
-        snprintf(g->config_path, sizeof(g->config_path), PATRONI_DIR "/%s-%s.yml", it->version, it->cluster);
-        (void) settings_unit_name(d->settings, it->version, it->cluster, g->unit, sizeof(g->unit));
-        g->facts.in_scope = settings_in_scope(d->settings, it->version, it->cluster);
+        snprintf(g->config_name, sizeof(g->config_name), "%s-%s.yml", it->version, it->cluster);
+        snprintf(g->config_path, sizeof(g->config_path), PATRONI_DIR "/%s", g->config_name);
+        /* Settings only allow unit patterns that every valid VERSION-CLUSTER fits in. */
+        f->in_scope = settings_unit_name(d->settings, it->version, it->cluster, g->unit, sizeof(g->unit)) >= 0 &&
+                      settings_in_scope(d->settings, it->version, it->cluster);
+        f->retry = retry;
 
         /* /etc/patroni is root's: an admin's symlink there is followed. */
         _cleanup_close_ int fd = fs_open_in_root(d->rootfd, g->config_path, O_RDONLY | O_NONBLOCK | O_NOCTTY, false);
         struct stat st;
         r = fd < 0 ? fd : fs_read_fd(fd, &text, &size);
         if (r >= 0) {
-                it->read_warned = false;
-                g->facts.config_present = true;
-                g->facts.config_hash = fnv1a(text, size);
-                if (!it->memo.config_known || it->memo.config_hash != g->facts.config_hash) {
-                        char name[NAME_MAX + 1];
-                        snprintf(name, sizeof(name), "%s-%s.yml", it->version, it->cluster);
-                        gen_inputs_note_config(d->gen, name, text, size);
-                        if (fstat(fd, &st) >= 0 && (st.st_mode & S_IROTH))
-                                log_fields(LOG_WARNING, 0,
-                                           &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path }),
-                                           "%s is readable by every user (mode %04o); a Patroni configuration may hold "
-                                           "secrets: chmod o-r it (generated ones are 0640 root:postgres).",
-                                           g->config_path, (unsigned) (st.st_mode & 07777));
-                }
-        } else if (r != -ENOENT) {
-                if (!it->read_warned)
-                        log_fields(LOG_WARNING, r, &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path }),
-                                   "Cannot read %s: %s; ignoring it until it changes.", g->config_path,
-                                   fs_describe_error(r));
-                it->read_warned = true;
+                f->config_present = true;
+                f->config_dir_present = true;
+                f->config_hash = hash_bytes(HASH_INIT, text, size);
+                g->config_mode = fstat(fd, &st) >= 0 ? st.st_mode : 0;
+                read_claims(it, text, size, f->config_hash);
+        } else if (r == -ENOENT && it->virtual_config) {
+                f->config_present = true;
+                f->config_dir_present = true;
+                f->config_hash = it->virtual_hash;
+        } else if (r == -ENOENT)
+                f->config_dir_present = config_dir_present(d);
+        else {
+                g->read_error = r;
+                f->config_dir_present = true;
                 /* As if unchanged: neither start nor stop on a read error. */
-                g->facts.config_present = it->memo.config_known;
-                g->facts.config_hash = it->memo.config_hash;
+                f->config_present = it->memo.config_known;
+                f->config_hash = it->memo.config_hash;
+        }
+        if (f->config_present)
+                it->absent_since = 0;
+        else if (it->memo.config_known) {
+                if (it->absent_since == 0)
+                        it->absent_since = ev_now(d->loop);
+                f->absence_settled = (ev_now(d->loop) - it->absent_since) * 1000.0 >= d->settings->removal_settle_ms;
+        }
+        if (f->config_present && g->read_error == 0 && !it->virtual_config) {
+                g->conflict_with = find_conflict(d, it, g->conflict_what, sizeof(g->conflict_what));
+                f->config_conflict = g->conflict_with != NULL;
         }
 
         r = pgcommon_read_cluster(d->rootfd, it->version, it->cluster, &g->cluster);
         if (r >= 0) {
-                g->facts.cluster_present = true;
-                g->facts.cluster_ready = !ev_is_active(&it->settle) && g->cluster.has_postgresql_conf &&
-                                         g->cluster.port > 0 && !g->cluster.error;
-                g->facts.cluster_changed = cluster_changed;
-                if (g->cluster.error && !ev_is_active(&it->settle) && g->facts.in_scope && !g->facts.config_present &&
-                    !it->memo.generate_failed) {
-                        log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster }),
-                                   "Not generating a configuration for %s: %s", g->pgcluster, g->cluster.error);
-                        it->memo.generate_failed = true;
+                bool settling = ev_is_active(&it->settle) || watch_cluster_busy(d->watch, it->version, it->cluster);
+                f->cluster_present = true;
+                f->cluster_sig = g->cluster.signature;
+                f->cluster_ready = !settling && g->cluster.has_postgresql_conf && g->cluster.port > 0 && !g->cluster.error;
+                f->cluster_error = !settling && g->cluster.error;
+                if (!it->memo.cluster_known && !it->memo.config_known && !it->memo.removed) {
+                        uint64_t sig;
+                        f->removal_on_disk = removal_recall(d->rootfd, it->version, it->cluster, &sig) > 0;
+                        f->removal_sig_on_disk = f->removal_on_disk ? sig : 0;
                 }
         }
-        if (g->facts.config_present)
-                g->facts.takeover_pending = takeover_pending(d->rootfd, it->version, it->cluster);
-        g->facts.unit = d->units ? units_state(d->units, g->unit) : UNIT_STATE_UNKNOWN;
-}
-
-static void request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char *unit);
-
-static void request(Daemon *d, UnitVerb verb, const Gathered *g) {
-        request_unit(d, verb, g, g->unit);
-}
-
-static void request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char *unit) {
-        static const char *const ids[] = { [UNIT_START] = MESSAGE_UNIT_START, [UNIT_STOP] = MESSAGE_UNIT_STOP,
-                                           [UNIT_RELOAD] = MESSAGE_UNIT_RELOAD };
-        static const char *const what[] = { [UNIT_START] = "Starting", [UNIT_STOP] = "Stopping",
-                                            [UNIT_RELOAD] = "Reloading" };
-        LogFields f = { .cluster = g->pgcluster, .unit = unit, .config_file = g->config_path,
-                        .message_id = ids[verb] };
-        int r;
-
-        log_fields(LOG_INFO, 0, &f, "%s %s for %s.", what[verb], unit, g->pgcluster);
-        r = units_request(d->units, verb, unit, g->pgcluster);
-        if (r < 0) {
-                char msg[512];
-                snprintf(msg, sizeof(msg), "%s %s: %s", unit_verb_to_string(verb), unit, strerror(-r));
-                set_error(d, msg);
-                log_fields(LOG_ERR, r, &((LogFields){ .cluster = g->pgcluster, .unit = unit }),
-                           "Failed to %s %s: %m", unit_verb_to_string(verb), unit);
-                return;
-        }
-        if (verb == UNIT_START)
-                d->n_started++;
-        else if (verb == UNIT_STOP)
-                d->n_stopped++;
-        else
-                d->n_reloaded++;
-}
-
-static void reconcile_item(Daemon *d, Item *it, bool cluster_changed);
-
-static void generated(Daemon *d, Item *it, const GenOutput *out, const GenError *err) {
-        LogFields f = { .cluster = it->key };
-        char path[PATH_MAX];
-
-        snprintf(path, sizeof(path), PATRONI_DIR "/%s", out->name);
-        f.config_file = path;
-        if (err->status == GEN_OK) {
-                f.message_id = MESSAGE_CONFIG_GENERATED;
-                log_fields(LOG_INFO, 0, &f, "Generated %s for %s (PostgreSQL port %d, REST API port %d).", path,
-                           it->key, out->port, out->api_port);
-                if (out->loopback)
-                        log_fields(LOG_WARNING, 0, &f,
-                                   "%s uses a loopback address, which Patroni rejects: set HOSTIP= in %s.", path,
-                                   DCS_DEFAULTS);
-                d->n_generated++;
-        } else if (err->status != GEN_EXISTS) { /* written by someone else meanwhile: fine, start that one */
-                f.message_id = MESSAGE_GENERATE_FAILED;
-                log_fields(LOG_ERR, 0, &f, "Cannot generate %s for %s: %s. Will retry when the cluster or the "
-                                           "settings change.", path, it->key, err->message ? err->message : "?");
-                set_error(d, err->message ? err->message : "generation failed");
-                it->memo.generate_failed = true;
-        }
-        /* The configuration is there now (or not): decide again, which starts the unit. */
-        reconcile_item(d, it, false);
-}
-
-static int render_for(Daemon *d, Item *it, const Gathered *g, GenOutput *out, GenError *err) {
-        GenRequest req = { .version = it->version, .cluster = it->cluster, .facts = &g->cluster };
-        return gen_render(d->gen, &req, out, err);
-}
-
-/* A cluster that has data is marked for a handover before its configuration exists, so that the
- * configuration never shows up without the mark (a crash between leaves a mark and no configuration,
- * which the next scan completes). */
-static int mark_for_takeover(Daemon *d, Item *it, const Gathered *g, GenError *err) {
-        int r;
-
-        if (!takeover_cluster_has_data(d->rootfd, &g->cluster))
-                return 0;
-        r = takeover_mark(d->rootfd, it->version, it->cluster);
-        if (r < 0) {
-                err->status = GEN_WRITE_FAILED;
-                if (asprintf(&err->message, "cannot write %s/%s-%s: %s", TAKEOVER_DIR, it->version, it->cluster,
-                             fs_describe_error(r)) < 0)
-                        err->message = NULL;
-        }
-        return r;
-}
-
-static void execute(Daemon *d, Item *it, unsigned actions, const Gathered *g, bool generate) {
-        if (actions & ACTION_LOG_SKIPPED)
-                log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_CLUSTER_SKIPPED }),
-                           "Leaving %s alone: excluded by the include/exclude settings.", g->pgcluster);
-        if (actions & ACTION_LOG_CLUSTER_GONE)
-                log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_CLUSTER_REMOVED }),
-                           "Cluster directory %s/%s/%s is gone; nothing to do (the configuration decides).",
-                           PGCOMMON_CONF_DIR, it->version, it->cluster);
-        if ((actions & ACTION_START) && g->facts.unit == UNIT_STATE_FAILED)
-                log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster, .unit = g->unit }),
-                           "%s is in the failed state; clearing it and starting it again (see journalctl -u %s).",
-                           g->unit, g->unit);
-        if (actions & ACTION_LOG_TAKEOVER_OFF)
-                log_fields(LOG_NOTICE, 0,
-                           &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path,
-                                          .message_id = MESSAGE_TAKEOVER_OFF }),
-                           "Not handing %s over to Patroni (takeover: false): it stays with pg-common and %s is not "
-                           "started. Remove %s/%s-%s once Patroni may run it.",
-                           g->pgcluster, g->unit, TAKEOVER_DIR, it->version, it->cluster);
-        if (actions & ACTION_TAKEOVER) {
-                char unit[256];
-                (void) takeover_unit_name(it->version, it->cluster, unit, sizeof(unit));
-                log_fields(LOG_INFO, 0,
-                           &((LogFields){ .cluster = g->pgcluster, .unit = unit, .config_file = g->config_path,
-                                          .message_id = MESSAGE_TAKEOVER_START }),
-                           "%s has data and runs under pg-common: handing it over to Patroni with %s.", g->pgcluster,
-                           unit);
-                request_unit(d, UNIT_START, g, unit);
-        }
-        if (actions & ACTION_STOP)
-                request(d, UNIT_STOP, g);
-        if (actions & ACTION_START)
-                request(d, UNIT_START, g);
-        if (actions & ACTION_RELOAD)
-                request(d, UNIT_RELOAD, g);
-        if ((actions & ACTION_GENERATE) && generate) {
-                GenOutput out = {};
-                GenError err = {};
-                if (render_for(d, it, g, &out, &err) >= 0 && mark_for_takeover(d, it, g, &err) >= 0)
-                        (void) gen_write(d->gen, &out, false, &err);
-                generated(d, it, &out, &err);
-                gen_output_done(&out);
-                gen_error_done(&err);
-        }
+        if (f->config_present)
+                f->takeover_pending = it->virtual_config ? it->virtual_takeover
+                                                         : takeover_pending(d->rootfd, it->version, it->cluster);
+        f->unit = d->units ? units_state(d->units, g->unit) : UNIT_STATE_UNKNOWN;
 }
 
 static Policy policy_of(const Settings *s) {
@@ -421,83 +369,283 @@ static bool stop_requested(Daemon *d) {
         return true;
 }
 
-/* Decide and act for one cluster. CLUSTER_CHANGED: its directory settled after events. */
-static void reconcile_item(Daemon *d, Item *it, bool cluster_changed) {
-        const Policy policy = policy_of(d->settings);
-        ClusterMemo next;
-        Gathered g;
-        unsigned actions;
+/* ---- effects ---------------------------------------------------------------------------- */
 
-        gather(d, it, cluster_changed, &g);
-        actions = reconcile_decide(&g.facts, &it->memo, &policy, &next);
-        it->memo = next;
-        execute(d, it, actions, &g, true);
-        pgcluster_done(&g.cluster);
+static void request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char *unit) {
+        static const char *const ids[] = { [UNIT_START] = MESSAGE_UNIT_START, [UNIT_STOP] = MESSAGE_UNIT_STOP,
+                                           [UNIT_RELOAD] = MESSAGE_UNIT_RELOAD };
+        static const char *const what[] = { [UNIT_START] = "Starting", [UNIT_STOP] = "Stopping",
+                                            [UNIT_RELOAD] = "Reloading" };
+        LogFields f = { .cluster = g->pgcluster, .unit = unit, .config_file = g->config_path,
+                        .message_id = ids[verb] };
+        int r;
+
+        log_fields(LOG_INFO, 0, &f, "%s %s for %s.", what[verb], unit, g->pgcluster);
+        r = units_request(d->units, verb, unit, g->pgcluster);
+        if (r < 0) {
+                char msg[512];
+                snprintf(msg, sizeof(msg), "%s %s: %s", unit_verb_to_string(verb), unit, strerror(-r));
+                set_error(d, msg);
+                log_fields(LOG_ERR, r, &((LogFields){ .cluster = g->pgcluster, .unit = unit }),
+                           "Failed to %s %s: %m", unit_verb_to_string(verb), unit);
+                return;
+        }
+        if (verb == UNIT_START)
+                d->n_started++;
+        else if (verb == UNIT_STOP)
+                d->n_stopped++;
+        else
+                d->n_reloaded++;
 }
 
-/* Everything at once (start-up, rescan, reload): configurations to generate are written as one batch. */
-static void reconcile_all(Daemon *d) {
-        const Policy policy = policy_of(d->settings);
-        Item **todo = NULL;
-        GenOutput *outs = NULL;
-        GenError *errs = NULL;
-        size_t n = 0, n_all = d->n_items;
-        Item **snapshot = n_all ? malloc(n_all * sizeof(Item *)) : NULL;
+static double ms(unsigned v) {
+        return (double) v / 1000.0;
+}
 
-        if (n_all && !snapshot) {
+static void arm(Daemon *d, ev_timer *t, double s) {
+        ev_timer_stop(d->loop, t);
+        ev_timer_set(t, s, 0.);
+        ev_timer_start(d->loop, t);
+}
+
+/* What the facts showed that an admin should hear about, once per change. */
+static void report(Daemon *d, Item *it, const Gathered *g, bool config_new) {
+        LogFields f = { .cluster = g->pgcluster, .config_file = g->config_path };
+
+        if (g->read_error && !it->read_warned)
+                log_fields(LOG_WARNING, g->read_error, &f, "Cannot read %s: %s; ignoring it until it changes.",
+                           g->config_path, fs_describe_error(g->read_error));
+        it->read_warned = g->read_error != 0;
+        if (!config_new)
+                return;
+        if (g->config_mode & S_IROTH)
+                log_fields(LOG_WARNING, 0, &f,
+                           "%s is readable by every user (mode %04o); a Patroni configuration may hold secrets: chmod "
+                           "o-r it (generated ones are 0640 root:postgres).",
+                           g->config_path, (unsigned) (g->config_mode & 07777));
+        if (it->claims.valid)
+                gen_inputs_note_api_port(d->gen, g->config_name, it->claims.api_port);
+}
+
+/* Everything but generating, which the caller batches. */
+static void apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) {
+        LogFields f = { .cluster = g->pgcluster, .config_file = g->config_path };
+        int r;
+
+        if (actions & ACTION_LOG_SKIPPED)
+                log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_CLUSTER_SKIPPED }),
+                           "Leaving %s alone: excluded by the include/exclude settings.", g->pgcluster);
+        if (actions & ACTION_LOG_CLUSTER_GONE)
+                log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_CLUSTER_REMOVED }),
+                           "Cluster directory %s/%s/%s is gone; nothing to do (the configuration decides).",
+                           PGCOMMON_CONF_DIR, it->version, it->cluster);
+        if (actions & ACTION_LOG_CLUSTER_ERROR)
+                log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_GENERATE_FAILED }),
+                           "Not generating a configuration for %s: %s", g->pgcluster, strna(g->cluster.error));
+        if (actions & ACTION_LOG_CONFLICT) {
+                char other[PATH_MAX];
+                snprintf(other, sizeof(other), PATRONI_DIR "/%s-%s.yml", g->conflict_with->version,
+                         g->conflict_with->cluster);
+                f.unit = g->unit;
+                f.message_id = MESSAGE_CONFIG_CONFLICT;
+                log_fields(LOG_WARNING, 0, &f,
+                           "Not starting %s: %s has the same %s as %s, and two Patroni on one cluster would destroy it. "
+                           "Remove one of them, or make it another cluster's.",
+                           g->unit, g->config_path, g->conflict_what, other);
+                f.unit = NULL;
+                f.message_id = NULL;
+        }
+        if (actions & ACTION_WAIT_REMOVAL) {
+                double left = d->settings->removal_settle_ms / 1000.0 - (ev_now(d->loop) - it->absent_since);
+                arm(d, &it->config_settle, left > 0.001 ? left : 0.001);
+        }
+        if (actions & ACTION_REMEMBER_REMOVAL) {
+                f.message_id = MESSAGE_CONFIG_REMOVED;
+                log_fields(LOG_NOTICE, 0, &f,
+                           "%s was removed: not generating it again while %s stays as it is (patroni-debianctl "
+                           "generate %s %s makes it again).",
+                           g->config_path, g->pgcluster, it->version, it->cluster);
+                f.message_id = NULL;
+                if (!d->opts.dry_run && (r = removal_remember(d->rootfd, it->version, it->cluster, g->facts.cluster_sig)) < 0)
+                        log_fields(LOG_WARNING, r, &f, "Cannot remember the removal in %s: %m; a restart would "
+                                                       "generate %s again.", REMOVAL_DIR, g->config_path);
+        }
+        if ((actions & ACTION_FORGET_REMOVAL) && !d->opts.dry_run &&
+            (r = removal_forget(d->rootfd, it->version, it->cluster)) < 0)
+                log_fields(LOG_WARNING, r, &f, "Cannot remove %s/%s-%s: %m", REMOVAL_DIR, it->version, it->cluster);
+        if ((actions & ACTION_START) && g->facts.unit == UNIT_STATE_FAILED)
+                log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster, .unit = g->unit }),
+                           "%s is in the failed state; clearing it and starting it again (see journalctl -u %s).",
+                           g->unit, g->unit);
+        if (actions & ACTION_LOG_TAKEOVER_OFF)
+                log_fields(LOG_NOTICE, 0,
+                           &((LogFields){ .cluster = g->pgcluster, .config_file = g->config_path,
+                                          .message_id = MESSAGE_TAKEOVER_OFF }),
+                           "Not handing %s over to Patroni (takeover: false): it stays with pg-common and %s is not "
+                           "started. Remove %s/%s-%s once Patroni may run it.",
+                           g->pgcluster, g->unit, TAKEOVER_DIR, it->version, it->cluster);
+        if (actions & ACTION_TAKEOVER) {
+                char unit[UNIT_NAME_MAX + 1];
+                (void) takeover_unit_name(it->version, it->cluster, unit, sizeof(unit));
+                log_fields(LOG_INFO, 0,
+                           &((LogFields){ .cluster = g->pgcluster, .unit = unit, .config_file = g->config_path,
+                                          .message_id = MESSAGE_TAKEOVER_START }),
+                           "%s has data and runs under pg-common: handing it over to Patroni with %s.", g->pgcluster,
+                           unit);
+                request_unit(d, UNIT_START, g, unit);
+        }
+        if (actions & ACTION_STOP)
+                request_unit(d, UNIT_STOP, g, g->unit);
+        if (!it->memo.config_known && it->claims.valid) {
+                /* Its claims are free: configurations that waited for them look again. */
+                claims_done(&it->claims);
+                for (size_t i = 0; i < d->n_items; i++)
+                        if (d->items[i]->memo.conflict_logged)
+                                arm(d, &d->items[i]->config_settle, ms(d->settings->config_settle_ms));
+        }
+        if (actions & ACTION_START)
+                request_unit(d, UNIT_START, g, g->unit);
+        if (actions & ACTION_RELOAD)
+                request_unit(d, UNIT_RELOAD, g, g->unit);
+}
+
+/* Gather, decide, and carry out all but generating. Returns the actions. */
+static unsigned step(Daemon *d, Item *it, bool retry, Gathered *g) {
+        const Policy policy = policy_of(d->settings);
+        ClusterMemo next;
+        unsigned actions;
+        bool config_new;
+
+        gather(d, it, retry, g);
+        actions = reconcile_decide(&g->facts, &it->memo, &policy, &next);
+        config_new = g->facts.config_present && (!it->memo.config_known || it->memo.config_hash != g->facts.config_hash);
+        it->memo = next;
+        report(d, it, g, config_new);
+        apply(d, it, actions, g);
+        return actions;
+}
+
+/* ---- generating --------------------------------------------------------------------------- */
+
+/* A cluster that has data is marked for a handover before its configuration exists, so that the
+ * configuration never shows up without the mark (a crash between leaves a mark and no configuration,
+ * which the next scan completes). */
+static int mark_for_takeover(Daemon *d, Item *it, const PgCluster *c, GenError *err) {
+        int r;
+
+        if (d->opts.dry_run || !takeover_cluster_has_data(d->rootfd, c))
+                return 0;
+        r = takeover_mark(d->rootfd, it->version, it->cluster);
+        if (r < 0) {
+                err->status = GEN_WRITE_FAILED;
+                if (asprintf(&err->message, "cannot write %s/%s-%s: %s", TAKEOVER_DIR, it->version, it->cluster,
+                             fs_describe_error(r)) < 0)
+                        err->message = NULL;
+        }
+        return r;
+}
+
+/* A dry run writes nothing: it says what it would write and where, and remembers it as if written. */
+static void dry_run_write(Daemon *d, Item *it, const GenOutput *out, const PgCluster *c) {
+        bool takeover = takeover_cluster_has_data(d->rootfd, c);
+
+        fprintf(stderr, "dry-run: would write %s/%s (mode %04o, root:postgres)%s:\n%s", PATRONI_DIR, out->name,
+                PATRONI_CONFIG_MODE, takeover ? " and the handover mark " TAKEOVER_DIR "/..." : "", out->config);
+        fflush(stderr);
+        it->virtual_config = true;
+        it->virtual_hash = hash_bytes(HASH_INIT, out->config, out->config_size);
+        it->virtual_takeover = takeover;
+}
+
+static void report_generated(Daemon *d, Item *it, const GenOutput *out, const GenError *err) {
+        LogFields f = { .cluster = it->key };
+        char path[PATH_MAX];
+
+        snprintf(path, sizeof(path), PATRONI_DIR "/%s-%s.yml", it->version, it->cluster);
+        f.config_file = path;
+        if (err->status == GEN_OK) {
+                f.message_id = MESSAGE_CONFIG_GENERATED;
+                log_fields(LOG_INFO, 0, &f, "%s %s for %s (PostgreSQL port %d, REST API port %d).",
+                           d->opts.dry_run ? "Would generate" : "Generated", path, it->key, out->port, out->api_port);
+                if (out->loopback)
+                        log_fields(LOG_WARNING, 0, &f,
+                                   "%s uses a loopback address, which Patroni rejects: set HOSTIP= in %s.", path,
+                                   DCS_DEFAULTS);
+                d->n_generated++;
+        } else if (err->status != GEN_EXISTS) { /* written by someone else meanwhile: fine, start that one */
+                f.message_id = MESSAGE_GENERATE_FAILED;
+                log_fields(LOG_ERR, 0, &f, "Cannot generate %s for %s: %s. Will retry when the cluster or the "
+                                           "settings change.", path, it->key, err->message ? err->message : "?");
+                set_error(d, err->message ? err->message : "generation failed");
+        }
+}
+
+/*
+ * Decide and act for ITEMS: each is gathered, decided and acted on; the configurations to generate are
+ * rendered, then written as one batch (one set of journal commits), and each cluster that got one is
+ * decided again, which starts its unit. One cluster after a settle timer is a batch of one.
+ */
+static void reconcile_items(Daemon *d, Item **items, size_t n_items, bool retry) {
+        _cleanup_free_ Item **todo = calloc(n_items ? n_items : 1, sizeof(Item *));
+        _cleanup_free_ GenOutput *outs = calloc(n_items ? n_items : 1, sizeof(GenOutput));
+        _cleanup_free_ GenError *errs = calloc(n_items ? n_items : 1, sizeof(GenError));
+        size_t n = 0;
+
+        if (!todo || !outs || !errs) {
                 log_oom();
                 return;
         }
-        if (n_all)
-                memcpy(snapshot, d->items, n_all * sizeof(Item *));
-        todo = calloc(n_all ? n_all : 1, sizeof(Item *));
-        outs = calloc(n_all ? n_all : 1, sizeof(GenOutput));
-        errs = calloc(n_all ? n_all : 1, sizeof(GenError));
-        if (!todo || !outs || !errs) {
-                log_oom();
-                goto finish;
-        }
-
-        for (size_t i = 0; i < n_all; i++) {
-                Item *it = snapshot[i];
-                ClusterMemo next;
+        for (size_t i = 0; i < n_items; i++) {
+                Item *it = items[i];
                 Gathered g;
-                unsigned actions;
 
-                if (stop_requested(d))
+                if (n_items > 1 && stop_requested(d))
                         break; /* what is rendered so far is the write in hand */
-                if (ev_is_active(&it->settle) || ev_is_active(&it->config_settle))
+                if (n_items > 1 && (ev_is_active(&it->settle) || ev_is_active(&it->config_settle)))
                         continue; /* its timer will decide */
-                gather(d, it, true, &g); /* start-up, reload, rescan: every cluster counts as changed */
-                actions = reconcile_decide(&g.facts, &it->memo, &policy, &next);
-                it->memo = next;
-                execute(d, it, actions & ~(unsigned) ACTION_GENERATE, &g, false);
-                if ((actions & ACTION_GENERATE) && render_for(d, it, &g, &outs[n], &errs[n]) >= 0 &&
-                    mark_for_takeover(d, it, &g, &errs[n]) >= 0)
-                        todo[n++] = it;
-                else if (actions & ACTION_GENERATE) {
-                        generated(d, it, &outs[n], &errs[n]);
-                        gen_output_done(&outs[n]);
-                        gen_error_done(&errs[n]);
+                if (step(d, it, retry, &g) & ACTION_GENERATE) {
+                        GenRequest req = { .version = it->version, .cluster = it->cluster, .facts = &g.cluster };
+                        if (gen_render(d->gen, &req, &outs[n], &errs[n]) >= 0 &&
+                            mark_for_takeover(d, it, &g.cluster, &errs[n]) >= 0) {
+                                if (d->opts.dry_run)
+                                        dry_run_write(d, it, &outs[n], &g.cluster);
+                                todo[n++] = it;
+                        } else {
+                                report_generated(d, it, &outs[n], &errs[n]);
+                                gen_output_done(&outs[n]);
+                                gen_error_done(&errs[n]);
+                        }
                 }
                 pgcluster_done(&g.cluster);
         }
-        if (n > 0)
+        if (n > 0 && !d->opts.dry_run)
                 (void) gen_write_many(d->gen, outs, n, false, errs);
-        for (size_t i = 0; i < n; i++)
-                generated(d, todo[i], &outs[i], &errs[i]);
-        for (size_t i = 0; i < n_all; i++)
-                item_maybe_drop(d, snapshot[i]);
-finish:
         for (size_t i = 0; i < n; i++) {
+                Gathered g;
+                report_generated(d, todo[i], &outs[i], &errs[i]);
+                /* The configuration is there now (or another's is): decide again, which starts the unit. */
+                (void) step(d, todo[i], false, &g);
+                pgcluster_done(&g.cluster);
                 gen_output_done(&outs[i]);
                 gen_error_done(&errs[i]);
         }
-        free(todo);
-        free(outs);
-        free(errs);
-        free(snapshot);
         notify_status(d);
+}
+
+/* Everything at once (start-up, rescan, reload). */
+static void reconcile_all(Daemon *d, bool retry) {
+        size_t n = d->n_items;
+        _cleanup_free_ Item **snapshot = n ? malloc(n * sizeof(Item *)) : NULL;
+
+        if (n && !snapshot) {
+                log_oom();
+                return;
+        }
+        if (n)
+                memcpy(snapshot, d->items, n * sizeof(Item *));
+        reconcile_items(d, snapshot, n, retry);
+        for (size_t i = 0; i < n; i++)
+                item_maybe_drop(d, snapshot[i]);
 }
 
 /* ---- scanning ---------------------------------------------------------------------------- */
@@ -520,12 +668,6 @@ static bool recently_changed(Daemon *d, const PgCluster *c) {
         return age * 1000.0 < (double) d->settings->settle_ms;
 }
 
-static void arm(Daemon *d, ev_timer *t, unsigned ms) {
-        ev_timer_stop(d->loop, t);
-        ev_timer_set(t, (double) ms / 1000.0, 0.);
-        ev_timer_start(d->loop, t);
-}
-
 static void scan_configs(Daemon *d) {
         _cleanup_close_ int fd = fs_open_in_root(d->rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
         struct dirent *de;
@@ -545,11 +687,23 @@ static void scan_configs(Daemon *d) {
         closedir(dir);
 }
 
-static void full_scan(Daemon *d) {
+/* Start-up, reload (RETRY: failed generations and handovers are tried again) and rescans. Returns how
+ * many directories could not be watched (add_failed has said which, and armed the retry). */
+static int full_scan(Daemon *d, bool retry) {
         _cleanup_(pgcluster_list_freep) PgClusterList *l = NULL;
-        int r;
+        bool dir_present;
+        int unwatched = 0, r;
 
+        /* Watch first, then scan: nothing slips between the two. A rescan after an overflow must also
+         * watch what appeared meanwhile, not only drop what went away. */
         watch_prune(d->watch);
+        if (!d->opts.once)
+                unwatched = watch_setup(d->watch);
+        dir_present = config_dir_present(d);
+        if (!dir_present && !d->config_dir_missing_logged)
+                log_notice("%s does not exist: nothing is generated until it is made again (it is not made by the "
+                           "daemon: an admin who moved it away meant it).", PATRONI_DIR);
+        d->config_dir_missing_logged = !dir_present;
         r = pgcommon_scan(d->rootfd, &l);
         if (r < 0)
                 log_warning_errno(r, "Cannot list %s: %m, will look again on the next event.", PGCOMMON_CONF_DIR);
@@ -560,32 +714,23 @@ static void full_scan(Daemon *d) {
                         continue;
                 }
                 if (!d->opts.once && !it->memo.cluster_known && recently_changed(d, &l->clusters[i]))
-                        arm(d, &it->settle, d->settings->settle_ms);
+                        arm(d, &it->settle, ms(d->settings->settle_ms));
         }
         scan_configs(d);
-        reconcile_all(d);
+        reconcile_all(d, retry);
+        return unwatched;
 }
 
 /* ---- events ------------------------------------------------------------------------------ */
 
-static void settled(Item *it, bool cluster_changed) {
-        Daemon *d = it->d; /* it may be freed below */
-
-        reconcile_item(d, it, cluster_changed);
-        item_maybe_drop(d, it);
-        notify_status(d);
-}
-
 static void on_settle(struct ev_loop *loop, ev_timer *t, int revents) {
+        Item *it = t->data;
+        Daemon *d = it->d; /* it may be freed below */
         (void) loop;
         (void) revents;
-        settled(t->data, true);
-}
 
-static void on_config_settle(struct ev_loop *loop, ev_timer *t, int revents) {
-        (void) loop;
-        (void) revents;
-        settled(t->data, false);
+        reconcile_items(d, &it, 1, false);
+        item_maybe_drop(d, it);
 }
 
 static void cluster_event(void *userdata, const char *version, const char *cluster) {
@@ -596,8 +741,7 @@ static void cluster_event(void *userdata, const char *version, const char *clust
                 log_oom();
                 return;
         }
-        it->memo.generate_failed = false; /* the cluster changed: worth another try */
-        arm(d, &it->settle, d->settings->settle_ms);
+        arm(d, &it->settle, ms(d->settings->settle_ms));
 }
 
 static void config_event(void *userdata, const char *version, const char *cluster) {
@@ -608,7 +752,9 @@ static void config_event(void *userdata, const char *version, const char *cluste
                 log_oom();
                 return;
         }
-        arm(d, &it->config_settle, d->settings->config_settle_ms);
+        /* A removal waits longer (removal_settle_ms, counted from when it is seen): an editor's save is
+         * often a removal first. */
+        arm(d, &it->config_settle, ms(d->settings->config_settle_ms));
 }
 
 static void rescan_requested(void *userdata, const char *why) {
@@ -636,18 +782,17 @@ static void on_rescan(struct ev_loop *loop, ev_timer *t, int revents) {
         Daemon *d = t->data;
         (void) loop;
         (void) revents;
-        full_scan(d);
+        full_scan(d, false);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *t, int revents) {
         Daemon *d = t->data;
         (void) loop;
         (void) revents;
-        if (watch_setup(d->watch) == 0) {
+        if (full_scan(d, false) == 0) {
                 log_info("Watching every directory again.");
                 d->retry_s = RETRY_MIN_S;
         }
-        full_scan(d);
 }
 
 static void on_inotify(struct ev_loop *loop, ev_io *w, int revents) {
@@ -688,20 +833,26 @@ static uint64_t now_usec(void) {
 
 /* ---- settings, reload -------------------------------------------------------------------- */
 
-/* AT_START: the daemon is the only writer in /etc/patroni, so every leftover temporary file goes. */
-static int load_all(const DaemonOptions *o, int rootfd, bool at_start, Settings **ret_settings, GenInputs **ret_gen,
+typedef enum LoadFor {
+        LOAD_START,  /* the daemon is the only writer in /etc/patroni, so every leftover temporary file goes */
+        LOAD_RELOAD, /* leftovers older than GEN_TEMP_MAX_AGE_S go */
+        LOAD_CHECK,  /* a check, or a dry run: change nothing */
+} LoadFor;
+
+static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Settings **ret_settings, GenInputs **ret_gen,
                     char **ret_error) {
         _cleanup_(settings_freep) Settings *s = NULL;
         GenPaths paths = { .default_template = o->default_template,
                            .default_vip_template = o->default_vip_template,
-                           .temp_max_age_s = at_start ? 0 : GEN_TEMP_MAX_AGE_S };
+                           .temp_max_age_s = what == LOAD_START ? 0 : GEN_TEMP_MAX_AGE_S,
+                           .keep_temp_files = what == LOAD_CHECK || o->dry_run };
         GenError err = {};
         int r;
 
         r = settings_load(rootfd, o->config, &s, ret_error);
         if (r < 0)
                 return r;
-        paths.template = s->template;
+        paths.settings_template = s->template;
         r = gen_inputs_load(rootfd, o->root, &paths, ret_gen, &err);
         if (r < 0) {
                 *ret_error = err.message ? err.message : strdup("out of memory");
@@ -717,7 +868,7 @@ static void reload(Daemon *d) {
         GenInputs *g = NULL;
 
         (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec());
-        if (load_all(&d->opts, d->rootfd, false, &s, &g, &error) < 0) {
+        if (load_all(&d->opts, d->rootfd, LOAD_RELOAD, &s, &g, &error) < 0) {
                 log_fields(LOG_ERR, 0, &((LogFields){ .message_id = MESSAGE_RELOAD_REJECTED }),
                            "Invalid configuration, keeping the previous one: %s", error ? error : "out of memory");
                 set_error(d, error ? error : "reload rejected");
@@ -730,10 +881,8 @@ static void reload(Daemon *d) {
         d->settings = s;
         d->gen = g;
         d->last_error[0] = 0;
-        for (size_t i = 0; i < d->n_items; i++)
-                d->items[i]->memo.generate_failed = false;
         log_info("Reloaded settings from %s.", d->settings->path ? d->settings->path : "defaults");
-        full_scan(d); /* existing configurations are never rewritten; units only where facts differ */
+        full_scan(d, true); /* existing configurations are never rewritten; units only where facts differ */
         (void) sd_notify(0, "READY=1");
 }
 
@@ -757,7 +906,7 @@ int daemon_check_config(const DaemonOptions *opts, char **ret_error, char **ret_
                         *ret_error = NULL;
                 return rootfd;
         }
-        r = load_all(opts, rootfd, false, &s, &g, ret_error);
+        r = load_all(opts, rootfd, LOAD_CHECK, &s, &g, ret_error);
         if (r >= 0 && g->dcs_error)
                 *ret_warning = strdup(g->dcs_error);
         settings_free(s);
@@ -812,7 +961,7 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         d->rootfd = fs_open_root(opts->root);
         if (d->rootfd < 0)
                 return log_error_errno(d->rootfd, "Cannot open root directory %s: %m", opts->root);
-        r = load_all(opts, d->rootfd, !opts->once, &d->settings, &d->gen, &error);
+        r = load_all(opts, d->rootfd, opts->once ? LOAD_RELOAD : LOAD_START, &d->settings, &d->gen, &error);
         if (r < 0) {
                 log_error("%s", error ? error : "out of memory");
                 return r;
@@ -822,7 +971,7 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         if (!d->loop)
                 return log_error_errno(ENOMEM, "Cannot create the event loop.");
 
-        if (opts->dry_run) {
+        if (opts->dry_run || opts->print_units) {
                 d->units = units_dry_run_new(stderr);
                 if (!d->units)
                         return log_oom();
@@ -867,11 +1016,9 @@ int daemon_run(Daemon *d) {
                 ev_signal_start(d->loop, &d->sig_term);
                 ev_signal_start(d->loop, &d->sig_int);
                 ev_periodic_start(d->loop, &d->long_sleep);
-                /* Watch first, then scan: nothing slips between the two. */
-                if (watch_setup(d->watch) > 0)
-                        log_warning("Some directories cannot be watched yet; retrying with backoff.");
         }
-        full_scan(d);
+        if (full_scan(d, true) > 0)
+                log_warning("Some directories cannot be watched yet; retrying with backoff.");
         if (d->stopping)
                 return 0; /* a stop signal came during start-up */
 

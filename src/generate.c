@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "fsutil.h"
 #include "generate.h"
 #include "log.h"
@@ -89,6 +90,14 @@ static int load_template(GenInputs *in, const char *override, const char *in_roo
         size_t size;
         int r;
 
+        if (!path && kind == TEMPLATE_CONFIG && in->paths.settings_template) {
+                /* The settings name a file on the host they configure: below the root, no final symlink. */
+                path = in->paths.settings_template;
+                r = fs_read_in_root(in->rootfd, path, true, &text, &size);
+                if (r < 0)
+                        return gen_fail(err, GEN_INVALID_INPUT, "%s (template: in %s): cannot read: %s", path,
+                                        SETTINGS_PATH, fs_describe_error(r));
+        }
         if (!path) {
                 r = fs_read_in_root(in->rootfd, in_root, true, &text, &size);
                 if (r >= 0)
@@ -158,7 +167,7 @@ static int scan_patroni_dir(GenInputs *in) {
 
                 if (fs_is_temp_name(de->d_name)) {
                         struct stat st;
-                        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode) &&
+                        if (!in->paths.keep_temp_files && fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode) &&
                             st.st_mtime + (time_t) in->paths.temp_max_age_s <= time(NULL) &&
                             unlinkat(dfd, de->d_name, 0) >= 0)
                                 log_notice("Removed %s/%s, left by an interrupted write.", PATRONI_DIR, de->d_name);
@@ -234,14 +243,9 @@ int gen_inputs_load(int rootfd, const char *root_path, const GenPaths *paths, Ge
         return 0;
 }
 
-void gen_inputs_note_config(GenInputs *in, const char *name, const char *text, size_t size) {
-        _cleanup_free_ char *msg = NULL;
-        PatroniConf c = {};
-
-        if (patroniconf_parse(text, size, false, &c, &msg) >= 0 && c.restapi_port > 0 &&
-            !api_port_taken(in, c.restapi_port, ""))
-                (void) add_api_port(in, name, c.restapi_port); /* best effort: only steers later choices */
-        patroniconf_done(&c);
+void gen_inputs_note_api_port(GenInputs *in, const char *name, int port) {
+        if (port > 0 && !api_port_taken(in, port, ""))
+                (void) add_api_port(in, name, port); /* best effort: only steers later choices */
 }
 
 static bool port_used_by_other(const GenInputs *in, int port, const char *version, const char *name,

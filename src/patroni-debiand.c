@@ -20,7 +20,10 @@ static void help(void) {
                "\n"
                "  --config=FILE          Settings (default " SETTINGS_PATH ", below --root)\n"
                "  --root=DIR             Resolve /etc/... below DIR (default /)\n"
-               "  --dry-run              Write unit actions to stderr instead of carrying them out\n"
+               "  --dry-run              Change nothing: write to stderr what would be written\n"
+               "                         where, and the unit actions that would be taken\n"
+               "  --print-units          Write configurations, but write unit actions to stderr\n"
+               "                         instead of asking systemd (hosts without systemd, tests)\n"
                "  --once                 Reconcile once, then exit\n"
                "  --check-config         Check settings, template and DCS inputs; exit 0 or 1\n"
                "  --log-target=TARGET    auto, journal or stderr (default auto: the journal when\n"
@@ -36,11 +39,12 @@ static void help(void) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_CONFIG = 0x100, ARG_ROOT, ARG_DRY_RUN, ARG_ONCE, ARG_CHECK, ARG_LOG_TARGET, ARG_LOG_LEVEL, ARG_VERSION };
+        enum { ARG_CONFIG = 0x100, ARG_ROOT, ARG_DRY_RUN, ARG_PRINT_UNITS, ARG_ONCE, ARG_CHECK, ARG_LOG_TARGET, ARG_LOG_LEVEL, ARG_VERSION };
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "print-units", no_argument, NULL, ARG_PRINT_UNITS },
                 { "once", no_argument, NULL, ARG_ONCE },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
@@ -71,6 +75,9 @@ int main(int argc, char **argv) {
                         break;
                 case ARG_DRY_RUN:
                         o.dry_run = true;
+                        break;
+                case ARG_PRINT_UNITS:
+                        o.print_units = true;
                         break;
                 case ARG_ONCE:
                         o.once = true;

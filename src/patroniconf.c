@@ -17,6 +17,7 @@ void patroniconf_done(PatroniConf *c) {
         free(c->name);
         free(c->dcs_type);
         free(c->restapi_address);
+        free(c->data_dir);
         *c = (PatroniConf){};
 }
 
@@ -237,6 +238,9 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                         return -ENOMEM;
         }
         c->restapi_tls = scalar(map_get(d, restapi, "certfile")) != NULL;
+        v = scalar(map_get(d, map_get(d, root, "postgresql"), "data_dir"));
+        if (v && v[0] && !(c->data_dir = strdup(v)))
+                return -ENOMEM;
         v = scalar(map_get(d, map_get(d, root, "postgresql"), "listen"));
         if (v) {
                 /* "*:5432", "host1,host2:5432": the port follows the last colon */

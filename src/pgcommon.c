@@ -20,7 +20,7 @@ bool pgcommon_version_valid(const char *s) {
         size_t digits = 0;
         bool dot = false;
 
-        if (!s || !isdigit((unsigned char) s[0]) || strlen(s) > 16)
+        if (!s || !isdigit((unsigned char) s[0]) || strlen(s) > PGCOMMON_VERSION_MAX)
                 return false;
         for (const char *p = s; *p; p++) {
                 if (isdigit((unsigned char) *p))
@@ -35,7 +35,7 @@ bool pgcommon_version_valid(const char *s) {
 
 /* ^[-.\w]+$ as pg-common has it, less names starting with a dot ("." "..", hidden files). */
 bool pgcommon_cluster_name_valid(const char *s) {
-        if (!s || !s[0] || s[0] == '.' || strlen(s) > 63)
+        if (!s || !s[0] || s[0] == '.' || strlen(s) > PGCOMMON_CLUSTER_MAX)
                 return false;
         for (const char *p = s; *p; p++)
                 if (!isalnum((unsigned char) *p) && *p != '_' && *p != '-' && *p != '.')
@@ -163,6 +163,33 @@ static int parse_port(const char *s) {
         return (int) v;
 }
 
+/* Every entry of the cluster directory (start.conf, pg_hba.conf, ...): name, inode, size, mtime. */
+static int sign_entries(int clusterfd, unsigned long long *sig) {
+        _cleanup_close_ int fd = openat(clusterfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d)
+                return negative_errno();
+        TAKE_FD(fd);
+        /* readdir's order is the directory's own, the same while it does not change */
+        while ((de = readdir(d)) && n++ < 4096) {
+                struct stat st;
+                if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                *sig = hash_bytes(*sig, de->d_name, strlen(de->d_name) + 1);
+                *sig = hash_bytes(*sig, &st.st_ino, sizeof(st.st_ino));
+                *sig = hash_bytes(*sig, &st.st_size, sizeof(st.st_size));
+                *sig = hash_bytes(*sig, &st.st_mtim, sizeof(st.st_mtim));
+        }
+        closedir(d);
+        return 0;
+}
+
 static int read_cluster_at(int rootfd, int clusterfd, const char *path, PgCluster *c) {
         _cleanup_(pgconf_freep) PgConf *conf = NULL;
         _cleanup_close_ int fd = -1;
@@ -176,6 +203,9 @@ static int read_cluster_at(int rootfd, int clusterfd, const char *path, PgCluste
                 return negative_errno();
         c->signature = hash_bytes(HASH_INIT, &st.st_dev, sizeof(st.st_dev));
         c->signature = hash_bytes(c->signature, &st.st_ino, sizeof(st.st_ino));
+        r = sign_entries(clusterfd, &c->signature);
+        if (r < 0)
+                return r;
 
         r = read_start_conf(clusterfd, path, &c->start_conf, &c->error);
         if (r < 0)

@@ -188,6 +188,9 @@ static int account(Parse *ps, const char *path, int fd, size_t size) {
                         return fail_path(ps, path, -E2BIG, "more than %s files included in all", limit);
                 }
                 ps->seen[ps->n_files++] = (FileId){ st.st_dev, st.st_ino };
+                /* Rewritten or touched counts as changed, even with the same bytes: "touch" asks for a new look. */
+                ps->c->signature = hash_bytes(ps->c->signature, &st.st_ino, sizeof(st.st_ino));
+                ps->c->signature = hash_bytes(ps->c->signature, &st.st_mtim, sizeof(st.st_mtim));
         }
         ps->bytes += size;
         if (ps->bytes > PGCONF_MAX_BYTES) {

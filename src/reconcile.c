@@ -2,31 +2,38 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "macro.h"
 #include "reconcile.h"
 
 static bool stopped(UnitState u) {
         return u == UNIT_STATE_INACTIVE || u == UNIT_STATE_FAILED;
 }
 
-unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const Policy *p, ClusterMemo *next) {
+/* The configuration: the only signal to start and stop a unit. */
+static unsigned decide_config(const ClusterFacts *f, const ClusterMemo *prev, const Policy *p, bool cluster_changed,
+                              ClusterMemo *next) {
         unsigned a = 0;
 
-        *next = *prev;
-
-        if (!f->in_scope) {
-                if ((f->config_present || f->cluster_present) && !prev->skip_logged) {
-                        a |= ACTION_LOG_SKIPPED;
-                        next->skip_logged = true;
-                }
+        if (f->config_present && f->config_conflict) {
+                /* Another configuration has this data directory, scope or port: a second Patroni on the same
+                 * data (an admin's backup copy, say). Never started nor reloaded; the memo stays as it was, so
+                 * that once the conflict is gone it counts as new or changed. */
+                if (!prev->conflict_logged)
+                        a |= ACTION_LOG_CONFLICT;
+                next->conflict_logged = true;
                 return a;
         }
-        next->skip_logged = false;
+        next->conflict_logged = false;
 
-        /* The configuration: the only signal to start and stop a unit. */
+        if (f->config_present && prev->removed)
+                a |= ACTION_FORGET_REMOVAL; /* back, by whatever hand */
+        if (f->config_present)
+                next->removed = false;
+
         if (f->config_present && f->takeover_pending) {
                 /* Handed over by the takeover unit, which starts patroni@ itself when the time comes. Tried
-                 * again whenever the cluster changes or a start-up, reload or rescan looks at it. */
-                if (p->takeover && (!prev->config_known || f->cluster_changed))
+                 * again whenever the cluster changes, and at start-up or reload. */
+                if (p->takeover && (!prev->config_known || cluster_changed || f->retry))
                         a |= ACTION_TAKEOVER;
                 else if (!p->takeover && !prev->takeover_off_logged) {
                         a |= ACTION_LOG_TAKEOVER_OFF;
@@ -49,32 +56,107 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
                 }
                 next->config_known = true;
                 next->config_hash = f->config_hash;
+        } else if (prev->config_known && !f->absence_settled) {
+                a |= ACTION_WAIT_REMOVAL; /* an editor's save or a rename in two steps: not a removal yet */
         } else if (prev->config_known) {
                 if (f->unit != UNIT_STATE_INACTIVE)
                         a |= ACTION_STOP;
                 next->config_known = false;
                 next->config_hash = 0;
-        }
-
-        /* The cluster: a settled one without configuration gets one; a removed one is only logged. */
-        if (f->cluster_present) {
-                if (!f->config_present && f->cluster_ready && f->cluster_changed && !prev->generate_failed)
-                        a |= ACTION_GENERATE;
-                next->cluster_known = true;
-        } else if (prev->cluster_known) {
-                a |= ACTION_LOG_CLUSTER_GONE;
-                next->cluster_known = false;
+                if (f->cluster_present) {
+                        /* Removed by an admin: not generated again while the cluster stays as it is. */
+                        a |= ACTION_REMEMBER_REMOVAL;
+                        next->removed = true;
+                        next->removed_sig = f->cluster_sig;
+                }
         }
         return a;
 }
 
+unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const Policy *p, ClusterMemo *next) {
+        bool cluster_changed;
+        unsigned a = 0;
+
+        *next = *prev;
+
+        if (!f->in_scope) {
+                if ((f->config_present || f->cluster_present) && !prev->skip_logged) {
+                        a |= ACTION_LOG_SKIPPED;
+                        next->skip_logged = true;
+                }
+                return a;
+        }
+        next->skip_logged = false;
+
+        /* A removal remembered from before a restart counts as seen now. */
+        if (!prev->cluster_known && !prev->config_known && !prev->removed && f->removal_on_disk) {
+                next->removed = true;
+                next->removed_sig = f->removal_sig_on_disk;
+        }
+        cluster_changed = f->cluster_present && (!prev->cluster_known || prev->cluster_sig != f->cluster_sig);
+
+        ClusterMemo base = *next;
+        a |= decide_config(f, &base, p, cluster_changed, next);
+
+        /* The cluster: a settled one without configuration gets one; a removed one is only logged. */
+        if (f->cluster_present) {
+                bool removed_as_is = next->removed && next->removed_sig == f->cluster_sig;
+                bool tried_as_is = prev->tried && prev->tried_sig == f->cluster_sig && !f->retry;
+
+                if (next->removed && !removed_as_is && !f->config_present) {
+                        a |= ACTION_FORGET_REMOVAL; /* its files changed since: a new start */
+                        next->removed = false;
+                }
+                bool absent = !f->config_present && !(a & ACTION_WAIT_REMOVAL);
+
+                if (absent && !removed_as_is && !tried_as_is && f->config_dir_present) {
+                        if (f->cluster_error) {
+                                a |= ACTION_LOG_CLUSTER_ERROR;
+                                next->tried = true;
+                                next->tried_sig = f->cluster_sig;
+                        } else if (f->cluster_ready) {
+                                a |= ACTION_GENERATE;
+                                next->tried = true;
+                                next->tried_sig = f->cluster_sig;
+                        }
+                }
+                next->cluster_known = true;
+                next->cluster_sig = f->cluster_sig;
+        } else {
+                if (prev->cluster_known)
+                        a |= ACTION_LOG_CLUSTER_GONE;
+                if (next->removed && !f->config_present && (a & ACTION_LOG_CLUSTER_GONE)) {
+                        a |= ACTION_FORGET_REMOVAL; /* dropped: a cluster made again under its name is another */
+                        next->removed = false;
+                }
+                next->cluster_known = false;
+                next->cluster_sig = 0;
+                next->tried = false;
+                next->tried_sig = 0;
+        }
+        if (!next->removed)
+                next->removed_sig = 0;
+        return a;
+}
+
+bool reconcile_memo_equal(const ClusterMemo *a, const ClusterMemo *b) {
+        return a->config_known == b->config_known && a->config_hash == b->config_hash &&
+               a->cluster_known == b->cluster_known && a->cluster_sig == b->cluster_sig && a->removed == b->removed &&
+               a->removed_sig == b->removed_sig && a->tried == b->tried && a->tried_sig == b->tried_sig &&
+               a->skip_logged == b->skip_logged && a->takeover_off_logged == b->takeover_off_logged &&
+               a->conflict_logged == b->conflict_logged;
+}
+
 const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
-        static const char *const names[] = { "generate",         "start",       "reload",   "stop",
-                                             "log-cluster-gone", "log-skipped", "takeover", "log-takeover-off" };
+        static const char *const names[] = { "generate",         "start",          "reload",
+                                             "stop",             "log-cluster-gone", "log-skipped",
+                                             "takeover",         "log-takeover-off", "log-conflict",
+                                             "log-cluster-error", "wait-removal",   "remember-removal",
+                                             "forget-removal" };
         size_t n = 0;
 
         buf[0] = 0;
-        for (unsigned i = 0; i < sizeof(names) / sizeof(*names); i++)
+        for (unsigned i = 0; i < ELEMENTSOF(names); i++)
                 if (a & (1U << i))
                         n += (size_t) snprintf(buf + n, size > n ? size - n : 0, "%s%s", n ? " " : "", names[i]);
         if (!buf[0])

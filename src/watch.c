@@ -29,6 +29,8 @@ typedef struct WatchEntry {
         int wd;
         WatchKind kind;
         char version[32], cluster[64];
+        char **writing; /* files in a cluster directory modified and not yet closed */
+        size_t n_writing;
 } WatchEntry;
 
 struct Watch {
@@ -38,17 +40,62 @@ struct Watch {
         void *userdata;
         WatchEntry *entries; /* sorted by wd */
         size_t n, alloc;
+        size_t n_writing; /* over all entries */
 };
 
 #define DIR_MASK (IN_ONLYDIR | IN_DONT_FOLLOW | IN_DELETE_SELF | IN_MOVE_SELF)
 #define TREE_MASK (DIR_MASK | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
-#define CLUSTER_MASK (TREE_MASK | IN_CLOSE_WRITE)
+#define CLUSTER_MASK (TREE_MASK | IN_MODIFY | IN_CLOSE_WRITE)
 #define PATRONI_MASK (DIR_MASK | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
 #define ANCESTOR_MASK (DIR_MASK | IN_CREATE | IN_MOVED_TO)
+
+static void writing_clear(Watch *w, WatchEntry *e) {
+        for (size_t i = 0; i < e->n_writing; i++)
+                free(e->writing[i]);
+        free(e->writing);
+        w->n_writing -= e->n_writing;
+        e->writing = NULL;
+        e->n_writing = 0;
+}
+
+/* NAME in E's directory is being written (IN_MODIFY), or no longer (IN_CLOSE_WRITE, removed, moved away). */
+static void writing_set(Watch *w, WatchEntry *e, const char *name, bool on) {
+        for (size_t i = 0; i < e->n_writing; i++)
+                if (streq(e->writing[i], name)) {
+                        if (!on) {
+                                free(e->writing[i]);
+                                e->writing[i] = e->writing[--e->n_writing];
+                                w->n_writing--;
+                        }
+                        return;
+                }
+        if (on) {
+                char **p = reallocarray(e->writing, e->n_writing + 1, sizeof(char *));
+                if (!p || !(p[e->n_writing] = strdup(name))) {
+                        e->writing = p ? p : e->writing;
+                        return; /* out of memory: the settle timer alone guards it */
+                }
+                e->writing = p;
+                e->n_writing++;
+                w->n_writing++;
+        }
+}
+
+bool watch_cluster_busy(const Watch *w, const char *version, const char *cluster) {
+        if (w->n_writing == 0)
+                return false;
+        for (size_t i = 0; i < w->n; i++)
+                if (w->entries[i].kind == WATCH_CLUSTER && w->entries[i].n_writing > 0 &&
+                    streq(w->entries[i].version, version) && streq(w->entries[i].cluster, cluster))
+                        return true;
+        return false;
+}
 
 Watch *watch_free(Watch *w) {
         if (!w)
                 return NULL;
+        for (size_t i = 0; i < w->n; i++)
+                writing_clear(w, &w->entries[i]);
         safe_close(w->fd);
         free(w->root);
         free(w->entries);
@@ -106,6 +153,7 @@ static void forget(Watch *w, int wd) {
 
         if (!find(w, wd, &pos))
                 return;
+        writing_clear(w, &w->entries[pos]);
         memmove(&w->entries[pos], &w->entries[pos + 1], (w->n - pos - 1) * sizeof(WatchEntry));
         w->n--;
 }
@@ -162,8 +210,12 @@ static int add(Watch *w, const char *path, uint32_t mask, const WatchEntry *prot
                 memmove(&w->entries[pos + 1], &w->entries[pos], (w->n - pos) * sizeof(WatchEntry));
                 w->n++;
                 e = &w->entries[pos];
+                *e = *proto;
         }
-        *e = *proto;
+        if (e->kind != proto->kind || !streq(e->version, proto->version) || !streq(e->cluster, proto->cluster)) {
+                writing_clear(w, e);
+                *e = *proto;
+        }
         e->wd = wd;
         return wd;
 }
@@ -178,7 +230,8 @@ static int add_cluster(Watch *w, const char *version, const char *cluster) {
         return add(w, path, CLUSTER_MASK, &proto);
 }
 
-/* Calls FN for every valid directory name in the logical PATH. */
+/* Calls FN for every valid directory name in the logical PATH; FN returns how many watches it could not
+ * add. Returns the sum. */
 static int for_each_dir(Watch *w, const char *path, bool (*valid)(const char *),
                         int (*fn)(Watch *, const char *, const char *), const char *arg) {
         char real[PATH_MAX];
@@ -191,18 +244,22 @@ static int for_each_dir(Watch *w, const char *path, bool (*valid)(const char *),
         if (!d)
                 return 0;
         while ((de = readdir(d)))
-                if (valid(de->d_name) && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)) {
-                        int r = fn(w, arg, de->d_name);
-                        failed += r < 0 && r != -ENOENT && r != -ENOTDIR;
-                }
+                if (valid(de->d_name) && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
+                        failed += fn(w, arg, de->d_name);
         closedir(d);
         return failed;
 }
 
-static int add_cluster_cb(Watch *w, const char *version, const char *cluster) {
-        return add_cluster(w, version, cluster);
+/* 1 if a watch could not be added for a reason other than the directory being gone, else 0. */
+static int failed(int r) {
+        return r < 0 && r != -ENOENT && r != -ENOTDIR;
 }
 
+static int add_cluster_cb(Watch *w, const char *version, const char *cluster) {
+        return failed(add_cluster(w, version, cluster));
+}
+
+/* Watch a version directory and its clusters; returns how many watches could not be added. */
 static int add_version(Watch *w, const char *unused, const char *version) {
         char path[PATH_MAX];
         WatchEntry proto = { .kind = WATCH_VERSION };
@@ -213,8 +270,8 @@ static int add_version(Watch *w, const char *unused, const char *version) {
         snprintf(path, sizeof(path), PGCOMMON_CONF_DIR "/%s", version);
         r = add(w, path, TREE_MASK, &proto); /* watch first ... */
         if (r < 0)
-                return r;
-        return -for_each_dir(w, path, pgcommon_cluster_name_valid, add_cluster_cb, version); /* ... then look */
+                return failed(r);
+        return for_each_dir(w, path, pgcommon_cluster_name_valid, add_cluster_cb, version); /* ... then look */
 }
 
 /* Watch TARGET (/etc/patroni or /etc/postgresql), or else its nearest existing ancestor. */
@@ -331,6 +388,9 @@ static void on_event(void *userdata, int wd, uint32_t mask, const char *name) {
         WatchEntry *e, copy;
 
         if (mask & IN_Q_OVERFLOW) {
+                /* Closes may have been lost with the rest: what was being written is not known any more. */
+                for (size_t i = 0; i < w->n; i++)
+                        writing_clear(w, &w->entries[i]);
                 w->cb.rescan(w->userdata, "the inotify queue overflowed");
                 return;
         }
@@ -388,6 +448,14 @@ static void on_event(void *userdata, int wd, uint32_t mask, const char *name) {
                 w->cb.cluster_event(w->userdata, copy.version, name);
                 return;
         case WATCH_CLUSTER:
+                /* A file modified and not closed yet may be half-written: the cluster is not settled. */
+                if (name && !(mask & IN_ISDIR)) {
+                        e = find(w, wd, NULL);
+                        if (mask & IN_MODIFY)
+                                writing_set(w, e, name, true);
+                        else if (mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM))
+                                writing_set(w, e, name, false);
+                }
                 w->cb.cluster_event(w->userdata, copy.version, copy.cluster);
                 return;
         case WATCH_PATRONI:

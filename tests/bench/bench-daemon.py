@@ -42,7 +42,7 @@ def make_root(n, where=None):
 class Daemon:
     def __init__(self, root):
         env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
-        self.p = subprocess.Popen([daemon, "--root", root, "--dry-run", "--log-target=stderr"],
+        self.p = subprocess.Popen([daemon, "--root", root, "--print-units", "--log-target=stderr"],
                                   stderr=subprocess.PIPE, env=env)
         self.buf = b""
 

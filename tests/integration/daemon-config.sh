@@ -92,6 +92,51 @@ rm "$P/15-kept.yml"
 wait_for 'dry-run: stop patroni@15-kept.service' 1 10
 quiet 800
 check "config removed by the admin stays removed" "absent" "$([ -e "$P/15-kept.yml" ] && echo present || echo absent)"
+# ... whatever rescans the tree: a new version directory, SIGHUP, a restart (the removal is kept on disk)
+mkdir -p "$R/etc/postgresql/16"
+wait_for 'Rescanning: a version directory appeared' 1 5
+kill -HUP "$DPID"
+wait_for 'Reloaded settings' 1 5
+quiet 800
+check "... after a rescan and a reload it stays removed" "absent 1" \
+        "$([ -e "$P/15-kept.yml" ] && echo present || echo absent) $(count 'dry-run: start patroni@15-kept.service')"
+stop_daemon
+mv "$LOG" "$LOG.1"
+cp "$TEMPLATE" "$P/config.yml.in" && printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$P/dcs.yml" # junk was added above
+start_daemon
+quiet 500
+check "... and after a restart" "absent 0" \
+        "$([ -e "$P/15-kept.yml" ] && echo present || echo absent) $(count 'dry-run: start patroni@15-kept.service')"
+echo "max_connections = 50" >>"$R/etc/postgresql/15/kept/postgresql.conf"
+wait_for 'dry-run: start patroni@15-kept.service' 1 5
+check "... until the cluster's files change" "present" "$([ -e "$P/15-kept.yml" ] && echo present || echo absent)"
+
+# An editor that leaves the file away for a moment (shorter than removal_settle_ms): no stop, no start.
+printf 'scope: "15-brief"\n' >"$P/15-brief.yml"
+wait_for 'dry-run: start patroni@15-brief.service' 1 5
+mv "$P/15-brief.yml" "$R/brief.bak"; sleep 0.3; mv "$R/brief.bak" "$P/15-brief.yml"
+quiet 800
+check "a configuration away for 300 ms (removal_settle_ms 500): neither stopped nor started again" "0 1" \
+        "$(count 'dry-run: stop patroni@15-brief.service') $(count 'dry-run: start patroni@15-brief.service')"
+
+# An admin's copy of a configuration: never a second Patroni on the same data.
+printf 'scope: "15-orig"\npostgresql:\n  data_dir: /var/lib/postgresql/15/orig\n  listen: "*:5460"\n' >"$P/15-orig.yml"
+wait_for 'dry-run: start patroni@15-orig.service' 1 5
+cp "$P/15-orig.yml" "$P/15-orig.bak.yml"
+wait_for 'Not starting patroni@15-orig.bak.service' 1 5
+quiet 300
+expect_count "a copy (same scope and data directory) is not started" 'dry-run: start patroni@15-orig.bak.service' 0
+expect_count "... and both files are named" \
+        'Not starting patroni@15-orig.bak.service: /etc/patroni/15-orig.bak.yml has the same data directory /var/lib/postgresql/15/orig as /etc/patroni/15-orig.yml' 1
+printf 'scope: "15-port"\npostgresql:\n  listen: "*:5460"\n' >"$P/15-port.yml"
+wait_for 'Not starting patroni@15-port.service' 1 5
+expect_count "another configuration on the same port is not started" 'dry-run: start patroni@15-port.service' 0
+rm "$P/15-orig.yml"
+wait_for 'dry-run: stop patroni@15-orig.service' 1 5
+wait_for 'dry-run: start patroni@15-(orig.bak|port).service' 1 5
+quiet 300
+expect_count "the original gone: one of the two that waited takes its place, not both" \
+        'dry-run: start patroni@15-(orig.bak|port).service' 1
 
 stop_daemon
 finish

@@ -7,7 +7,8 @@
 R=$(mktemp -d "${TMPDIR:-/tmp}/pdd-int-XXXXXX"); CLEANUP+=("rm -rf '$R'"); LOG=$R/daemon.log
 mkdir -p "$R/etc/default" "$R/usr/lib/postgresql/15/bin"
 printf 'DCS_TYPE=etcd3\nDCS_HOSTS=127.0.0.1:2379\n' >"$R/etc/default/patroni"
-printf 'template: %s\nsettle_ms: 300\nconfig_settle_ms: 100\n' "$TEMPLATE" >"$R/etc/pdd.yml"
+mkdir -p "$R/srv" && cp "$TEMPLATE" "$R/srv/config.yml.in" # template: names a file on the host, below --root
+printf 'template: /srv/config.yml.in\nsettle_ms: 300\nconfig_settle_ms: 100\nremoval_settle_ms: 500\n' >"$R/etc/pdd.yml"
 start_daemon --config /etc/pdd.yml
 expect_count "starts with neither directory" 'Watching 0 clusters and 0 configurations' 1
 
@@ -20,12 +21,22 @@ check "/etc/postgresql created after start: the cluster is found and generated" 
         "$(wait_for 'dry-run: start patroni@15-b.service' 1 5; echo $?)"
 check "its configuration is in /etc/patroni" "yes" "$([ -f "$R/etc/patroni/15-b.yml" ] && echo yes)"
 
-rm -rf "$R/etc/patroni"
+mv "$R/etc/patroni" "$R/etc/patroni.old"
 wait_for 'dry-run: stop patroni@15-b.service' 1 5
-expect_count "/etc/patroni removed: its configurations' units stop" '^dry-run: stop patroni@15-(a|b).service' 2
+expect_count "/etc/patroni moved away: its configurations' units stop" '^dry-run: stop patroni@15-(a|b).service' 2
+echo "port = 5436" >"$R/etc/postgresql/15/b/postgresql.conf.new" && rm "$R/etc/postgresql/15/b/postgresql.conf.new"
+mkdir -p "$R/etc/postgresql/15/d"; echo "port = 5437" >"$R/etc/postgresql/15/d/postgresql.conf"
+wait_for '15/d' 1 5; quiet 600
+check "/etc/patroni moved away: not made again, nothing regenerated" "absent 1" \
+        "$([ -e "$R/etc/patroni" ] && echo present || echo absent) $(count 'Generated /etc/patroni/15-b.yml')"
+expect_count "... and said why, once (and once at start-up)" '/etc/patroni does not exist: nothing is generated' 2
 mkdir "$R/etc/patroni"; sleep 0.2
 printf 'scope: c\n' >"$R/etc/patroni/15-c.yml"
 check "/etc/patroni recreated: watched again" "0" "$(wait_for 'dry-run: start patroni@15-c.service' 1 5; echo $?)"
+wait_for 'dry-run: start patroni@15-d.service' 1 5
+expect_count "... a cluster made while it was away is generated now" '^dry-run: start patroni@15-d.service' 1
+check "... the admin's removed configuration of an unchanged cluster is not" "absent 1" \
+        "$([ -e "$R/etc/patroni/15-b.yml" ] && echo present || echo absent) $(count 'Generated /etc/patroni/15-b.yml')"
 stop_daemon
 
 # --- overflow: the daemon is stopped while far more events than the queue holds happen ---
@@ -48,6 +59,7 @@ printf 'scope: y\n' >"$R/etc/patroni/15-new.yml"
 rm "$R/etc/patroni/15-gone.yml"
 mkdir -p "$R/etc/postgresql/15/fresh"; echo "port = 5440" >"$R/etc/postgresql/15/fresh/postgresql.conf"
 touch -d '1 hour ago' "$R/etc/postgresql/15/fresh/postgresql.conf"
+mkdir -p "$R/etc/postgresql/16/late" "$R/usr/lib/postgresql/16/bin" # watched only if the rescan adds watches
 kill -CONT "$DPID"
 wait_for 'Rescanning: the inotify queue overflowed' 1 10
 wait_for 'dry-run: start patroni@15-fresh.service' 1 10
@@ -57,6 +69,9 @@ expect_count "overflow: the new configuration is started" '^dry-run: start patro
 expect_count "overflow: the removed one is stopped" '^dry-run: stop patroni@15-gone.service' 1
 expect_count "overflow: the new cluster is generated and started" '^dry-run: start patroni@15-fresh.service' 1
 expect_count "overflow: nothing twice" '^dry-run: start patroni@15-busy.service' 1
+echo "port = 5441" >"$R/etc/postgresql/16/late/postgresql.conf"
+wait_for 'dry-run: start patroni@16-late.service' 1 5
+expect_count "overflow: directories made during it are watched from then on" '^dry-run: start patroni@16-late.service' 1
 stop_daemon
 
 # --- SIGHUP: all or nothing ---

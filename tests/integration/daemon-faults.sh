@@ -60,7 +60,7 @@ stop_daemon
 if command -v strace >/dev/null; then
         new_daemon_root
         old_cluster 15 killed 5432
-        (strace -f -o /dev/null -e inject=fsync:signal=KILL "$DAEMON" --root "$R" --dry-run --log-target=stderr \
+        (strace -f -o /dev/null -e inject=fsync:signal=KILL "$DAEMON" --root "$R" --print-units --log-target=stderr \
                 2>"$LOG"; true) 2>/dev/null
         check "killed at the fsync of the first configuration: no configuration" "absent" \
                 "$([ -e "$R/etc/patroni/15-killed.yml" ] && echo present || echo absent)"

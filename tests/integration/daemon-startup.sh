@@ -16,7 +16,7 @@ stop_daemon
 new_daemon_root
 old_cluster 15 main 5432
 printf 'scope: x\n' >"$R/etc/patroni/15-admin.yml"
-"$DAEMON" --root "$R" --dry-run --once 2>"$LOG"
+"$DAEMON" --root "$R" --print-units --once 2>"$LOG"
 check "--once exits 0" "0" "$?"
 expect_count "--once: generates" 'Generated /etc/patroni/15-main.yml' 1
 expect_count "--once: starts both" '^dry-run: start ' 2
@@ -31,7 +31,7 @@ printf 'unit: patroni@%%i.service\n' >"$R/etc/patroni/patroni-debiand.yml"
 printf '[\n' >"$R/etc/patroni/dcs.yml"
 out=$("$DAEMON" --root "$R" --check-config 2>&1); rc=$?
 check "--check-config on a broken dcs.yml" "1 patroni-debiand: error: /etc/patroni/dcs.yml:2:1: did not find expected node content while parsing a flow node" "$rc $out"
-out=$("$DAEMON" --root "$R" --dry-run 2>&1); rc=$?
+out=$("$DAEMON" --root "$R" --print-units 2>&1); rc=$?
 check "the daemon refuses to start on broken inputs, saying why" "1 patroni-debiand: error: /etc/patroni/dcs.yml:2:1: did not find expected node content while parsing a flow node" "$rc $out"
 out=$("$DAEMON" --frobnicate 2>&1); rc=$?
 check "unknown option" "2" "$rc"

@@ -58,7 +58,7 @@ if wait_for '^dry-run: start ' 20 120; then
         check "SIGTERM then SIGINT: no configuration half-written" "$(($(find "$R/etc/patroni" -name '15-c*.yml' | wc -l) - N / 2))" \
                 "$(complete)"
         # What an interrupted write leaves is only ever a temporary file; the next start completes the work.
-        "$DAEMON" --root "$R" --dry-run --once 2>"$LOG.2"
+        "$DAEMON" --root "$R" --print-units --once 2>"$LOG.2"
         check "the next start generates the rest: $((N / 2)) configurations, all whole" "$((N / 2))" "$(complete)"
 else
         not_ok "two signals during start-up: no start logged: $(tail -3 "$LOG")"

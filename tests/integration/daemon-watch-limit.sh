@@ -22,7 +22,7 @@ chmod 755 "$R"
 
 echo 3 >"$limit" # /etc/patroni, /etc/postgresql, 15: no room for the clusters
 LOG=$R/daemon.log
-setpriv --reuid=nobody --regid=nogroup --clear-groups "$DAEMON" --root "$R" --dry-run --log-target=stderr 2>"$LOG" &
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$DAEMON" --root "$R" --print-units --log-target=stderr 2>"$LOG" &
 DPID=$!
 CLEANUP+=("kill -9 $DPID")
 wait_for 'Watching [0-9]+ clusters' 1 10
@@ -40,6 +40,7 @@ mkdir -p "$R/etc/postgresql/15/a/conf.d"; chown nobody:nogroup "$R/etc/postgresq
 rm "$R/etc/patroni/15-a.yml"
 mkdir -p "$R/etc/postgresql/15/d"; echo "port = 5440" >"$R/etc/postgresql/15/d/postgresql.conf"; chown -R nobody:nogroup "$R/etc/postgresql/15/d"
 wait_for 'dry-run: start patroni@15-d.service' 1 5
+wait_for 'dry-run: stop patroni@15-a.service' 1 5
 expect_count "and events are seen again" '^dry-run: start patroni@15-d.service' 1
 expect_count "removing a config still stops its unit" '^dry-run: stop patroni@15-a.service' 1
 stop_daemon

@@ -12,7 +12,7 @@ LOG=
 new_daemon_root() {
         new_root
         LOG=$R/daemon.log
-        printf 'settle_ms: 300\nconfig_settle_ms: 100\n' >"$R/etc/patroni/patroni-debiand.yml"
+        printf 'settle_ms: 300\nconfig_settle_ms: 100\nremoval_settle_ms: 500\n' >"$R/etc/patroni/patroni-debiand.yml"
         for s in "$@"; do echo "$s" >>"$R/etc/patroni/patroni-debiand.yml"; done
 }
 
@@ -45,7 +45,7 @@ PY
 # DAEMON_WRAPPER, e.g. valgrind with --error-exitcode, runs the daemon under a checker.
 launch_daemon() {
         # shellcheck disable=SC2086 # the wrapper is a command line
-        ${DAEMON_WRAPPER:-} "$DAEMON" --root "$R" --dry-run --log-target=stderr "$@" 2>"$LOG" &
+        ${DAEMON_WRAPPER:-} "$DAEMON" --root "$R" --print-units --log-target=stderr "$@" 2>"$LOG" &
         DPID=$!
         CLEANUP+=("kill -9 $DPID")
 }
