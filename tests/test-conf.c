@@ -71,7 +71,7 @@ START_TEST(test_errors) {
         parse_bad("settle_ms: 9999999\n", "/s.yml:1:12: settle_ms: 9999999 is out of range (0-600000)");
         parse_bad("\nsettle: 5\n",
                   "/s.yml:2:1: unknown setting \"settle\" (known: include, exclude, autostart, reload_on_change, "
-                  "settle_ms, config_settle_ms, start_conf, takeover, template, unit)");
+                  "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, unit)");
         parse_bad("start_conf: auto\n", "/s.yml:1:13: start_conf: expected manual, disabled or keep, got \"auto\"");
         parse_bad("include: {a: b}\n", "/s.yml:1:10: include: expected a list of patterns such as [\"15/*\"]");
         parse_bad("include: [a, [b]]\n", "/s.yml:1:14: include: expected a pattern string");
@@ -81,10 +81,27 @@ START_TEST(test_errors) {
         parse_bad("template: ''\n", "/s.yml:1:11: template: expected a non-empty string");
         parse_bad("autostart: [true]\n", "/s.yml:1:12: autostart: expected true or false");
         parse_bad("- a\n", "/s.yml:1:1: expected a mapping of settings (include, exclude, autostart, reload_on_change, "
-                           "settle_ms, config_settle_ms, start_conf, takeover, template, unit)");
+                           "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, unit)");
         parse_bad("autostart: true\nautostart: false\n", "/s.yml:2:1: autostart is set twice");
         parse_bad("settle_ms: [\n", "/s.yml:2:1: did not find expected node content while parsing a flow node");
         parse_bad("a: 1\n---\nb: 2\n", "/s.yml:2:1: holds more than one YAML document");
+
+        /* A pattern that the longest VERSION-CLUSTER (80 characters) would push past 255: refused, not cut. */
+        char text[512], pat[300];
+        Settings *s = NULL;
+        char *err = NULL;
+        memset(pat, 'p', 166);
+        strcpy(pat + 166, "@%i.service"); /* 177 characters: 175 + 80 = 255 */
+        snprintf(text, sizeof(text), "unit: '%s'\n", pat);
+        ck_assert_int_eq(settings_parse("/s.yml", text, strlen(text), &s, &err), 0);
+        settings_free(s);
+        memset(pat, 'p', 167);
+        strcpy(pat + 167, "@%i.service");
+        snprintf(text, sizeof(text), "unit: '%s'\n", pat);
+        ck_assert_int_eq(settings_parse("/s.yml", text, strlen(text), &s, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "is too long: with a VERSION-CLUSTER of 80 characters the unit name would pass "
+                                          "systemd's 255"));
+        free(err);
 }
 END_TEST
 
