@@ -139,6 +139,8 @@ static char *path_relative_to(const char *path, const char *parent) {
         if (path[0] == '/')
                 return strdup(path);
         slash = strrchr(parent, '/');
+        if (streq(path, ".")) /* include_dir '.': the including file's own directory */
+                return strndup(parent, slash ? (size_t) (slash - parent) : 0);
         if (asprintf(&r, "%.*s/%s", slash ? (int) (slash - parent) : 0, parent, path) < 0)
                 return NULL;
         return r;

@@ -349,15 +349,35 @@ finish:
 
 /* ---- output -------------------------------------------------------------------------------- */
 
+/*
+ * A cell as a terminal may show it: what a member's REST API answered is anyone's text (any local user can
+ * answer on a stopped member's port), so C0 and C1 control characters and DEL are written as \xNN and
+ * cannot move the cursor, rewrite a line or change the terminal.
+ */
+static const char *cell(const char *s, char *buf, size_t size) {
+        size_t n = 0;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p && n + 5 < size; p++) {
+                bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+                if (*p < 0x20 || *p == 0x7f || c1) {
+                        n += (size_t) snprintf(buf + n, size - n, "\\x%02x", c1 ? *++p : *p);
+                        continue;
+                }
+                buf[n++] = (char) *p;
+        }
+        buf[n] = 0;
+        return buf;
+}
+
 void status_print_table(FILE *f, const StatusRow *rows, size_t n) {
         int w[5] = { 3, 7, 4, 6, 4 };
-        char port[8];
+        char port[8], c[5][1024];
 
         for (size_t i = 0; i < n; i++) {
-                w[0] = max_int(w[0], (int) strlen(rows[i].version));
-                w[1] = max_int(w[1], (int) strlen(rows[i].cluster));
-                w[3] = max_int(w[3], (int) strlen(rows[i].config));
-                w[4] = max_int(w[4], (int) strlen(rows[i].unit));
+                w[0] = max_int(w[0], (int) strlen(cell(rows[i].version, c[0], sizeof(c[0]))));
+                w[1] = max_int(w[1], (int) strlen(cell(rows[i].cluster, c[1], sizeof(c[1]))));
+                w[3] = max_int(w[3], (int) strlen(cell(rows[i].config, c[3], sizeof(c[3]))));
+                w[4] = max_int(w[4], (int) strlen(cell(rows[i].unit, c[4], sizeof(c[4]))));
         }
         w[2] = 5;
         fprintf(f, "%-*s %-*s %-*s %-*s %-*s %s\n", w[0], "Ver", w[1], "Cluster", w[2], "Port", w[3], "Config", w[4],
@@ -367,8 +387,10 @@ void status_print_table(FILE *f, const StatusRow *rows, size_t n) {
                         snprintf(port, sizeof(port), "%d", rows[i].port);
                 else
                         snprintf(port, sizeof(port), "-");
-                fprintf(f, "%-*s %-*s %-*s %-*s %-*s %s\n", w[0], rows[i].version, w[1], rows[i].cluster, w[2], port,
-                        w[3], rows[i].config, w[4], rows[i].unit, rows[i].patroni);
+                fprintf(f, "%-*s %-*s %-*s %-*s %-*s %s\n", w[0], cell(rows[i].version, c[0], sizeof(c[0])), w[1],
+                        cell(rows[i].cluster, c[1], sizeof(c[1])), w[2], port, w[3],
+                        cell(rows[i].config, c[3], sizeof(c[3])), w[4], cell(rows[i].unit, c[4], sizeof(c[4])),
+                        cell(rows[i].patroni, c[2], sizeof(c[2])));
         }
 }
 

@@ -58,6 +58,16 @@ START_TEST(test_print) {
                               "15  main    5432  generated active Leader running\n"
                               "15  x\"y     -     none      -      -\n");
         free(buf);
+
+        /* What a member answered is anyone's text: C0, DEL and C1 controls are escaped in the table. */
+        StatusRow evil = { .version = "15", .cluster = "e", .config = "admin", .unit = "-",
+                           .patroni = "Leader\x1b[2J\r\n15 main\x7f\xc2\x9b" "1m ok \xc3\xa9" };
+        f = open_memstream(&buf, &size);
+        status_print_table(f, &evil, 1);
+        fclose(f);
+        ck_assert_str_eq(buf, "Ver Cluster Port  Config Unit Patroni\n"
+                              "15  e       -     admin  -    Leader\\x1b[2J\\x0d\\x0a15 main\\x7f\\x9b" "1m ok \xc3\xa9\n");
+        free(buf);
 }
 END_TEST
 

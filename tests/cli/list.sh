@@ -20,10 +20,14 @@ answers = {
     "replica": {"state": "running", "role": "replica", "replication_state": "streaming", "patroni": {"scope": "15-my-db"}},
 }
 ports = {}
+# Any local user can answer on a stopped member's port: control characters to forge the table.
+answers["forger"] = {"state": "running\u001b[2J", "role": "master\r\n15  main    5432  generated active Leader running\u009b"}
 def serve(kind):
     class H(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             body = json.dumps(answers[kind]).encode() if self.path == "/patroni" else b"{}"
+            if kind == "forger":  # raw bytes too, as a hostile peer would send them
+                body = b'{"role": "master\x1b]0;owned\x07\r\nx", "state": "running\x1b[2J"}' 
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -36,17 +40,18 @@ def serve(kind):
     threading.Thread(target=s.serve_forever, daemon=True).start()
 serve("leader")
 serve("replica")
+serve("forger")
 silent = socket.socket()
 silent.bind(("127.0.0.1", 0))
 silent.listen(8)
 ports["silent"] = silent.getsockname()[1]
 with open(root + "/ports", "w") as f:
-    f.write("%d %d %d\n" % (ports["leader"], ports["replica"], ports["silent"]))
+    f.write("%d %d %d %d\n" % (ports["leader"], ports["replica"], ports["silent"], ports["forger"]))
 threading.Event().wait(60)
 PY
 CLEANUP+=("kill $!")
 for _ in $(seq 100); do [ -s "$R/ports" ] && break; sleep 0.05; done
-read -r p_leader p_replica p_silent <"$R/ports"
+read -r p_leader p_replica p_silent p_forger <"$R/ports"
 "$CTL" generate --root "$R" --hostip=127.0.0.1 15 main >/dev/null
 sed -i "s/127.0.0.1:8008/127.0.0.1:$p_leader/" "$R/etc/patroni/15-main.yml"
 # An admin's configuration, and one for a replica that has no cluster yet (before its clone).
@@ -54,6 +59,8 @@ printf 'scope: 15-my-db\nrestapi:\n  listen: "*:%s"\npostgresql:\n  listen: "*:5
 printf 'scope: 15-clone\nrestapi:\n  connect_address: "127.0.0.1:%s"\npostgresql:\n  listen: "*:5440"\n' "$p_silent" \
         >"$R/etc/patroni/15-clone.yml"
 
+printf 'scope: 15-forged\nrestapi:\n  connect_address: "127.0.0.1:%s"\npostgresql:\n  listen: "*:5441"\n' "$p_forger" \
+        >"$R/etc/patroni/15-forged.yml"
 out=$("$CTL" --root "$R" list); rc=$?
 echo "$out" | sed 's/^/# /'
 row() { awk -v v="$1" -v c="$2" '$1 == v && $2 == c { $1 = $1; print }' <<<"$out"; }
@@ -66,14 +73,18 @@ check "a cluster without configuration" "15 bare 5434 none - -" "$(row 15 bare)"
 check "an excluded cluster" "16 skipped 5435 excluded - -" "$(row 16 skipped)"
 check "a configuration without a cluster; a REST API that does not answer shows -" "15 clone 5440 admin - -" \
         "$(row 15 clone)"
-check "sorted by version, then name" "15/bare 15/clone 15/main 15/my-db 16/skipped " \
+check "a member answering with control characters: escaped, no line forged" \
+        '15 forged 5441 admin - master\x1b]0;owned\x07\x0d\x0ax running\x1b[2J' "$(row 15 forged)"
+check "no control character reaches the terminal but the line ends" "0" \
+        "$(tr -d '\n' <<<"$out" | LC_ALL=C grep -c '[[:cntrl:]]')"
+check "sorted by version, then name" "15/bare 15/clone 15/forged 15/main 15/my-db 16/skipped " \
         "$(tail -n +2 <<<"$out" | awk '{ printf "%s/%s ", $1, $2 }')"
 
 json=$("$CTL" --root "$R" list --json)
 check "--json: the same rows" "15 main 5432 generated None Leader running|15 my-db 5433 admin None Replica streaming|" \
         "$(/usr/bin/python3 -c 'import json,sys
 for r in json.load(sys.stdin):
-    if r["cluster"] in ("main", "my-db"):
+    if r["cluster"] in ("main", "my-db"):  # (15/forged: json.dumps escapes it)
         print(r["version"], r["cluster"], r["port"], r["config"], r["unit"], r["patroni"], end="|")' <<<"$json")"
 out=$("$CTL" --root "$R" list --frob 2>&1); rc=$?
 check "list: an unknown option" "2 patroni-debianctl: error: list: unexpected argument \"--frob\" (only --json)" "$rc $out"
