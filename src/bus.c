@@ -383,7 +383,9 @@ static int on_systemd_owner(sd_bus_message *m, void *userdata, sd_bus_error *e) 
         const char *name, *old_owner, *new_owner;
         (void) e;
 
-        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !new_owner[0])
+        /* The match names systemd (arg0); every other client coming and going is none of our business. */
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !streq(name, SYSTEMD_SERVICE) ||
+            !new_owner[0])
                 return 0;
         /* systemd re-executed: it forgot our subscription and its queued jobs. */
         log_info("systemd is back on the bus; renewing the subscription and sending pending requests again.");
@@ -439,8 +441,11 @@ static int bus_connect(Bus *b) {
         r = sd_bus_match_signal(b->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved",
                                 on_job_removed, b);
         if (r >= 0)
-                r = sd_bus_match_signal(b->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                        "org.freedesktop.DBus", "NameOwnerChanged", on_systemd_owner, b);
+                r = sd_bus_add_match(b->bus, NULL,
+                                     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                     "arg0='" SYSTEMD_SERVICE "'",
+                                     on_systemd_owner, b);
         if (r >= 0)
                 r = sd_bus_call_method(b->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &error,
                                        NULL, "");

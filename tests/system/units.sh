@@ -69,12 +69,23 @@ else
 fi
 lap "scenario 4 (reload with broken, then fixed settings)"
 
+# 4b. Other clients come and go on the system bus (an ssh login, patroni-debianctl list): none of the daemon's
+#     business. Only systemd's own name is watched.
+before=$(djournal | grep -c 'systemd is back on the bus')
+for _ in 1 2 3 4 5; do inside busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetId >/dev/null; done
+inside "$CTL_INSIDE" list >/dev/null
+sleep 1
+check "new bus clients: the daemon does not think systemd came back" "$before" \
+        "$(djournal | grep -c 'systemd is back on the bus')"
+
 # 5. systemd re-executes: the next configuration still starts its unit.
 inside systemctl daemon-reexec
 sleep 2
 inside "$CTL_INSIDE" generate --port=5440 15 gamma >/dev/null
 if wait_until 60 is_leader 15-gamma; then ok "after daemon-reexec: 15/gamma started and Leader"; else
         not_ok "after daemon-reexec: 15/gamma $(inside systemctl is-active patroni@15-gamma): $(djournal | tail -5)"; fi
+check "daemon-reexec: seen as systemd coming back" "yes" \
+        "$([ "$(djournal | grep -c 'systemd is back on the bus')" -gt "$before" ] && echo yes)"
 lap "scenario 5 (daemon-reexec)"
 
 # 5b. The system bus restarts: the daemon reconnects; a configuration written meanwhile still starts.
