@@ -31,4 +31,7 @@ static inline void dcs_config_freep(DcsConfig **c) {
 int dcs_load(int rootfd, DcsConfig **ret, char **ret_error);
 
 /* The same from in-memory texts (either may be NULL), for tests and fuzzing. */
+/* The DCS section as patroniconf_canonical_dcs() puts it (NULL if it has none), to compare with a configuration's. */
+int dcs_canonical(const DcsConfig *c, char **ret);
+
 int dcs_load_from(const char *dcs_yml, const char *defaults, DcsConfig **ret, char **ret_error);

@@ -59,6 +59,7 @@ typedef struct GenInputs {
         GenPaths paths;
         DcsConfig *dcs;
         char *dcs_error; /* why DCS failed to load, reported if the template needs it */
+        char *dcs_canonical; /* the DCS section a configuration generated now gets (patroniconf_canonical_dcs) */
         char *datadir_base;
         char hostname[HOST_NAME_MAX + 1];
         HostAddr host;

@@ -15,6 +15,7 @@ typedef struct PatroniConf {
         bool restapi_tls;      /* restapi.certfile is set */
         int postgresql_port;   /* from postgresql.listen, 0 if none */
         char *data_dir;        /* postgresql.data_dir, NULL if none */
+        char *dcs_section;     /* the DCS section on one line, the same for equal sections whatever their style */
 } PatroniConf;
 
 void patroniconf_done(PatroniConf *c);
@@ -26,6 +27,12 @@ void patroniconf_done(PatroniConf *c);
  * errors anywhere. Errors say "line L, column C: ..." where a place is known.
  */
 int patroniconf_parse(const char *text, size_t size, bool strict, PatroniConf *ret, char **ret_error);
+
+/* Do A and B claim the same cluster (data directory, namespace and scope, or PostgreSQL port)? WHAT says which. */
+bool patroniconf_same_cluster(const PatroniConf *a, const PatroniConf *b, char *what, size_t size);
+
+/* The DCS section of the YAML document TEXT on one line (see dcs_section), for comparing two. */
+int patroniconf_canonical_dcs(const char *text, size_t size, char **ret);
 
 /* "host:port", "[v6]:port", "v6:port" -> port, or -EINVAL. */
 int patroniconf_port_of(const char *hostport);

@@ -30,14 +30,11 @@
 #define RETRY_MIN_S 1.0
 #define RETRY_MAX_S 60.0
 
-/* What a configuration claims, so that two never run on the same data: read when its content changes. */
+/* What a configuration says of itself (data directory, scope, ports, DCS): read when its content changes. */
 typedef struct Claims {
         bool valid;
-        uint64_t for_hash; /* the configuration content these were read from */
-        char *data_dir;    /* postgresql.data_dir */
-        char *scope;       /* namespace + scope, "/service/15-main" */
-        int port;          /* postgresql.listen's port */
-        int api_port;      /* restapi.listen's port */
+        uint64_t for_hash; /* the configuration content this was read from */
+        PatroniConf conf;
 } Claims;
 
 typedef struct Item {
@@ -139,8 +136,7 @@ static Item *item_get(Daemon *d, const char *version, const char *cluster) {
 }
 
 static void claims_done(Claims *c) {
-        free(c->data_dir);
-        free(c->scope);
+        patroniconf_done(&c->conf);
         *c = (Claims){};
 }
 
@@ -204,41 +200,23 @@ typedef struct Gathered {
 /* Read what a configuration claims (data directory, scope, ports) when its content is new to us. */
 static void read_claims(Item *it, const char *text, size_t size, uint64_t hash) {
         _cleanup_free_ char *msg = NULL;
-        PatroniConf c = {};
 
         if (it->claims.valid && it->claims.for_hash == hash)
                 return;
         claims_done(&it->claims);
         it->claims = (Claims){ .valid = true, .for_hash = hash };
-        if (patroniconf_parse(text, size, false, &c, &msg) < 0)
-                return; /* unreadable YAML claims nothing; Patroni will refuse it */
-        it->claims.data_dir = TAKE_PTR(c.data_dir);
-        if (c.scope && asprintf(&it->claims.scope, "%s%s", c.namespace, c.scope) < 0)
-                it->claims.scope = NULL;
-        it->claims.port = c.postgresql_port;
-        it->claims.api_port = c.restapi_port;
-        patroniconf_done(&c);
+        if (patroniconf_parse(text, size, false, &it->claims.conf, &msg) < 0)
+                it->claims.conf = (PatroniConf){}; /* unreadable YAML claims nothing; Patroni will refuse it */
 }
 
 /* Does a configuration the daemon already runs claim what IT's does? The first one keeps it. */
 static const Item *find_conflict(const Daemon *d, const Item *it, char *what, size_t size) {
-        const Claims *c = &it->claims;
-
         for (size_t i = 0; i < d->n_items; i++) {
                 const Item *o = d->items[i];
-                const Claims *oc = &o->claims;
 
-                if (o == it || !o->memo.config_known || o->memo.conflict_logged || !oc->valid)
-                        continue;
-                if (c->data_dir && oc->data_dir && streq(c->data_dir, oc->data_dir))
-                        snprintf(what, size, "data directory %s", c->data_dir);
-                else if (c->scope && oc->scope && streq(c->scope, oc->scope))
-                        snprintf(what, size, "scope %s", c->scope);
-                else if (c->port > 0 && c->port == oc->port)
-                        snprintf(what, size, "PostgreSQL port %d", c->port);
-                else
-                        continue;
-                return o;
+                if (o != it && o->memo.config_known && !o->memo.conflict_logged && o->claims.valid &&
+                    patroniconf_same_cluster(&it->claims.conf, &o->claims.conf, what, size))
+                        return o;
         }
         return NULL;
 }
@@ -423,8 +401,16 @@ static void report(Daemon *d, Item *it, const Gathered *g, bool config_new) {
                            "%s is readable by every user (mode %04o); a Patroni configuration may hold secrets: chmod "
                            "o-r it (generated ones are 0640 root:postgres).",
                            g->config_path, (unsigned) (g->config_mode & 07777));
-        if (it->claims.valid)
-                gen_inputs_note_api_port(d->gen, g->config_name, it->claims.api_port);
+        if (!it->claims.valid)
+                return;
+        gen_inputs_note_api_port(d->gen, g->config_name, it->claims.conf.restapi_port);
+        /* Never rewritten by the daemon: a DCS that moved is for the admin to carry over. */
+        if (d->gen->dcs_canonical && it->claims.conf.dcs_section &&
+            !streq(d->gen->dcs_canonical, it->claims.conf.dcs_section))
+                log_fields(LOG_WARNING, 0, &f,
+                           "%s's DCS section differs from what %s gives now, and Patroni uses the file's. The "
+                           "daemon does not rewrite it: edit it, or remove it to have it generated again.",
+                           g->config_path, d->gen->dcs->source ? d->gen->dcs->source : "the DCS settings");
 }
 
 /* Everything but generating, which the caller batches. */

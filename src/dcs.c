@@ -462,6 +462,33 @@ int dcs_load_from(const char *dcs_yml, const char *defaults, DcsConfig **ret, ch
         return r;
 }
 
+int dcs_canonical(const DcsConfig *c, char **ret) {
+        YamlEvents all = {};
+        yaml_event_t ev;
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r = 0;
+
+        *ret = NULL;
+        if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || (r = yaml_events_push(&all, &ev)) < 0 ||
+            !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || (r = yaml_events_push(&all, &ev)) < 0 ||
+            !yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE) ||
+            (r = yaml_events_push(&all, &ev)) < 0)
+                goto finish;
+        for (size_t i = 0; r >= 0 && i < c->pairs.n; i++)
+                r = yaml_events_push_copy(&all, &c->pairs.ev[i]);
+        if (r < 0 || !yaml_mapping_end_event_initialize(&ev) || (r = yaml_events_push(&all, &ev)) < 0 ||
+            !yaml_document_end_event_initialize(&ev, 1) || (r = yaml_events_push(&all, &ev)) < 0 ||
+            !yaml_stream_end_event_initialize(&ev) || (r = yaml_events_push(&all, &ev)) < 0)
+                goto finish;
+        r = yaml_events_emit(all.ev, all.n, &text, &size);
+        if (r >= 0)
+                r = patroniconf_canonical_dcs(text, size, ret);
+finish:
+        yaml_events_done(&all);
+        return r < 0 ? r : 0;
+}
+
 static int read_optional(int rootfd, const char *path, char **ret, char **ret_error) {
         _cleanup_free_ char *text = NULL;
         size_t size, nul;

@@ -72,6 +72,7 @@ GenInputs *gen_inputs_free(GenInputs *in) {
         template_free(in->vip_template);
         dcs_config_free(in->dcs);
         free(in->dcs_error);
+        free(in->dcs_canonical);
         free(in->datadir_base);
         free(in->root_path);
         pgcluster_list_free(in->clusters);
@@ -210,7 +211,8 @@ int gen_inputs_load(int rootfd, const char *root_path, const GenPaths *paths, Ge
                 if (template_uses_dcs(in->config_template))
                         return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "invalid DCS configuration");
                 in->dcs_error = TAKE_PTR(msg);
-        }
+        } else if (template_uses_dcs(in->config_template) && dcs_canonical(in->dcs, &in->dcs_canonical) < 0)
+                return gen_fail(err, GEN_FAILED, "out of memory");
 
         r = pgcommon_datadir_base(rootfd, &in->datadir_base, &msg);
         if (r < 0)

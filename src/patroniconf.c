@@ -18,6 +18,7 @@ void patroniconf_done(PatroniConf *c) {
         free(c->dcs_type);
         free(c->restapi_address);
         free(c->data_dir);
+        free(c->dcs_section);
         *c = (PatroniConf){};
 }
 
@@ -142,6 +143,79 @@ int patroniconf_port_of(const char *hostport) {
         return (int) v;
 }
 
+/* A node on one line that two equal nodes share, whatever their style: key: {k: 'v', l: ['a']}. */
+static void canonical_node(FILE *f, yaml_document_t *d, yaml_node_t *n, unsigned depth, size_t *budget) {
+        if (*budget == 0)
+                return;
+        (*budget)--;
+        if (!n || depth > YAML_MAX_DEPTH) {
+                fputs("~", f);
+                return;
+        }
+        if (n->type == YAML_SCALAR_NODE) {
+                fprintf(f, "'%s'", (const char *) n->data.scalar.value);
+                return;
+        }
+        if (n->type == YAML_SEQUENCE_NODE) {
+                fputc('[', f);
+                for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+                        if (i != n->data.sequence.items.start)
+                                fputs(", ", f);
+                        canonical_node(f, d, yaml_document_get_node(d, *i), depth + 1, budget);
+                }
+                fputc(']', f);
+                return;
+        }
+        fputc('{', f);
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+                const char *k = scalar(yaml_document_get_node(d, p->key));
+                fprintf(f, "%s%s: ", p != n->data.mapping.pairs.start ? ", " : "", k ? k : "?");
+                canonical_node(f, d, yaml_document_get_node(d, p->value), depth + 1, budget);
+        }
+        fputc('}', f);
+}
+
+/* Aliases may make a document exponentially large when written out: each node once, or none. */
+static int canonical(yaml_document_t *d, yaml_node_t *n, char **ret, const char *key) {
+        size_t size = 0, budget = 10000;
+        FILE *f = open_memstream(ret, &size);
+
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "%s: ", key);
+        canonical_node(f, d, n, 0, &budget);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (budget == 0 || size > 64 * 1024) { /* not a DCS section anyone writes: nothing to compare */
+                free(*ret);
+                *ret = NULL;
+        }
+        return 0;
+}
+
+bool patroniconf_same_cluster(const PatroniConf *a, const PatroniConf *b, char *what, size_t size) {
+        if (a->data_dir && b->data_dir && streq(a->data_dir, b->data_dir))
+                snprintf(what, size, "data directory %s", a->data_dir);
+        else if (a->scope && b->scope && streq(a->scope, b->scope) && streq_ptr(a->namespace, b->namespace))
+                snprintf(what, size, "scope %s%s", strempty(a->namespace), a->scope);
+        else if (a->postgresql_port > 0 && a->postgresql_port == b->postgresql_port)
+                snprintf(what, size, "PostgreSQL port %d", a->postgresql_port);
+        else
+                return false;
+        return true;
+}
+
+int patroniconf_canonical_dcs(const char *text, size_t size, char **ret) {
+        PatroniConf c = {};
+        _cleanup_free_ char *msg = NULL;
+        int r = patroniconf_parse(text, size, false, &c, &msg);
+
+        if (r >= 0)
+                *ret = TAKE_PTR(c.dcs_section);
+        patroniconf_done(&c);
+        return r;
+}
+
 static int require(yaml_document_t *d, yaml_node_t *root, const char *section, const char *key, char **ret_error) {
         yaml_node_t *sec = section ? map_get(d, root, section) : root;
         const char *v;
@@ -197,6 +271,9 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                         return fail(ret_error, n, "DCS section \"%s\" must be a mapping", dcs_keys[i]);
                 if (!(c->dcs_type = strdup(dcs_keys[i])))
                         return -ENOMEM;
+                r = canonical(d, n, &c->dcs_section, dcs_keys[i]);
+                if (r < 0)
+                        return r;
         }
         if (strict && !c->dcs_type)
                 return fail(ret_error, NULL, "%s", "no DCS section (etcd3, etcd, consul, zookeeper, ...)");

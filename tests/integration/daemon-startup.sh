@@ -21,9 +21,47 @@ check "--once exits 0" "0" "$?"
 expect_count "--once: generates" 'Generated /etc/patroni/15-main.yml' 1
 expect_count "--once: starts both" '^dry-run: start ' 2
 
-# --check-config
+# --check-config, which changes nothing (a stale temporary file from an interrupted write stays)
+touch -d '1 hour ago' "$R/etc/patroni/.15-x.yml.abcdef.tmp"
 out=$("$DAEMON" --root "$R" --check-config 2>&1); rc=$?
 check "--check-config on valid inputs" "0 Settings, template and DCS inputs are valid." "$rc $out"
+check "--check-config removes nothing" "yes" "$([ -e "$R/etc/patroni/.15-x.yml.abcdef.tmp" ] && echo yes)"
+rm -f "$R/etc/patroni/.15-x.yml.abcdef.tmp"
+
+# A configuration whose DCS section is not what dcs.yml says now: said, never rewritten.
+printf 'etcd3:\n  hosts: 10.9.9.9:2379\n' >"$R/etc/patroni/dcs.yml"
+before=$(md5sum <"$R/etc/patroni/15-main.yml")
+"$DAEMON" --root "$R" --print-units --once 2>"$LOG"
+expect_count "a DCS moved since generating: a warning names the file" \
+        "/etc/patroni/15-main.yml's DCS section differs from what /etc/patroni/dcs.yml gives now" 1
+check "... and the file is not rewritten" "$before" "$(md5sum <"$R/etc/patroni/15-main.yml")"
+printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$R/etc/patroni/dcs.yml"
+
+# --dry-run changes nothing: it says what it would write, where, and the unit actions.
+new_daemon_root
+old_cluster 15 main 5432
+mkdir -p "$R/var/lib/postgresql/15/main" && echo 15 >"$R/var/lib/postgresql/15/main/PG_VERSION"
+echo "data_directory = '/var/lib/postgresql/15/main'" >>"$R/etc/postgresql/15/main/postgresql.conf"
+touch -d '1 hour ago' "$R/etc/postgresql/15/main/postgresql.conf"
+snapshot() { (cd "$R" && find . -path ./daemon.log -prune -o -printf '%p %m %s %T@\n' | sort | md5sum); }
+: >"$LOG"
+before=$(snapshot)
+"$DAEMON" --root "$R" --dry-run --once 2>"$LOG"
+check "--dry-run --once: exit 0, nothing written or removed below the root" "0 $before" "$? $(snapshot)"
+expect_count "--dry-run: says what it would write, and where" \
+        '^dry-run: would write /etc/patroni/15-main.yml \(mode 0640, root:postgres\) and the handover mark' 1
+expect_count "--dry-run: ... and the content" '^scope: "?15-main' 1
+expect_count "--dry-run: ... and the unit action that would follow" \
+        '^dry-run: start patroni-debiand-takeover@15-main.service 15/main$' 1
+launch_daemon --dry-run
+wait_for 'Watching [0-9]+ clusters' 1 10
+old_cluster 15 later 5433
+before=$(snapshot)
+wait_for 'dry-run: start patroni@15-later.service' 1 10
+quiet 300
+check "--dry-run running: a new cluster is shown, not written" "$before 1 1" \
+        "$(snapshot) $(count 'would write /etc/patroni/15-later.yml') $(count 'dry-run: start patroni@15-later.service')"
+kill -TERM "$DPID"; wait "$DPID"
 printf 'autostart: perhaps\n' >"$R/etc/patroni/patroni-debiand.yml"
 out=$("$DAEMON" --root "$R" --check-config 2>&1); rc=$?
 check "--check-config on broken settings" "1 patroni-debiand: error: /etc/patroni/patroni-debiand.yml:1:12: autostart: expected true or false, got \"perhaps\"" "$rc $out"
