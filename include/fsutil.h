@@ -26,6 +26,13 @@ int fs_open_beneath(int dirfd, const char *name, int flags);
 int fs_read_fd(int fd, char **ret, size_t *ret_size);
 int fs_read_in_root(int rootfd, const char *path, bool nofollow, char **ret, size_t *ret_size);
 
+/*
+ * A file holding secrets (env.conf, a private key) must be root's and readable by no one else but, at
+ * most, its group: 0 if so (or if it does not exist), 1 with *ret_problem saying what is wrong and what to
+ * run, or -errno.
+ */
+int fs_check_secret_file(int rootfd, const char *path, char **ret_problem);
+
 /* The 1-based line of the first NUL byte in TEXT, or 0 if it has none: a text file with one would be cut
  * short by every C-string reader, so the caller refuses it, naming the file and this line. */
 size_t fs_nul_line(const char *text, size_t size);

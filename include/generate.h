@@ -13,6 +13,7 @@
 #define PATRONI_DIR "/etc/patroni"
 #define PATRONI_TEMPLATE PATRONI_DIR "/config.yml.in"
 #define PATRONI_VIP_TEMPLATE PATRONI_DIR "/vip.in"
+#define PATRONI_ENV_CONF PATRONI_DIR "/env.conf" /* secrets, read by patroni@.service as its EnvironmentFile */
 #define PATRONI_CONFIG_MODE 0640
 #define API_PORT_OFFSET 2576
 #define GEN_TEMP_MAX_AGE_S 60 /* another process's write takes far less than this */ /* 8008 - 5432, as Debian's pg_createconfig_patroni */

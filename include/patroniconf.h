@@ -15,6 +15,7 @@ typedef struct PatroniConf {
         bool restapi_tls;      /* restapi.certfile is set */
         int postgresql_port;   /* from postgresql.listen, 0 if none */
         char *data_dir;        /* postgresql.data_dir, NULL if none */
+        char *bootstrap_method; /* bootstrap.method, NULL if none (initdb) */
         char *dcs_section;     /* the DCS section on one line, the same for equal sections whatever their style */
 } PatroniConf;
 

@@ -848,6 +848,14 @@ static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Settings *
         return 0;
 }
 
+/* env.conf holds the passwords Patroni runs with: said at start-up and on every reload while it is open. */
+static void check_secrets(Daemon *d) {
+        _cleanup_free_ char *problem = NULL;
+
+        if (fs_check_secret_file(d->rootfd, PATRONI_ENV_CONF, &problem) > 0)
+                log_fields(LOG_WARNING, 0, &((LogFields){ .config_file = PATRONI_ENV_CONF }), "%s", problem);
+}
+
 static void reload(Daemon *d) {
         _cleanup_free_ char *error = NULL;
         Settings *s = NULL;
@@ -868,6 +876,7 @@ static void reload(Daemon *d) {
         d->gen = g;
         d->last_error[0] = 0;
         log_info("Reloaded settings from %s.", d->settings->path ? d->settings->path : "defaults");
+        check_secrets(d);
         full_scan(d, true); /* existing configurations are never rewritten; units only where facts differ */
         (void) sd_notify(0, "READY=1");
 }
@@ -953,6 +962,7 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
                 return r;
         }
 
+        check_secrets(d);
         d->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV | EVFLAG_SIGNALFD);
         if (!d->loop)
                 return log_error_errno(ENOMEM, "Cannot create the event loop.");

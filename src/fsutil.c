@@ -54,6 +54,35 @@ int fs_open_beneath(int dirfd, const char *name, int flags) {
         return openat2_or_fallback(dirfd, name, flags, 0, RESOLVE_BENEATH);
 }
 
+int fs_check_secret_file(int rootfd, const char *path, char **ret_problem) {
+        _cleanup_close_ int fd = fs_open_in_root(rootfd, path, O_PATH, true);
+        struct stat st;
+        int r;
+
+        *ret_problem = NULL;
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                r = fd < 0 ? fd : negative_errno();
+                if (asprintf(ret_problem, "%s: %s", path, fs_describe_error(r)) < 0)
+                        return -ENOMEM;
+                return 1;
+        }
+        if (st.st_uid != 0)
+                r = asprintf(ret_problem, "%s is owned by uid %u, not root: whoever owns it chooses the passwords and "
+                                          "settings Patroni runs with (chown root:root %s; chmod 600 %s)",
+                             path, (unsigned) st.st_uid, path, path);
+        else if (st.st_mode & 0022)
+                r = asprintf(ret_problem, "%s is writable by %s (mode %04o): chmod 600 %s", path,
+                             st.st_mode & 0002 ? "every user" : "its group", (unsigned) (st.st_mode & 07777), path);
+        else if (st.st_mode & 0004)
+                r = asprintf(ret_problem, "%s is readable by every user (mode %04o), and holds passwords: chmod 600 %s",
+                             path, (unsigned) (st.st_mode & 07777), path);
+        else
+                return 0;
+        return r < 0 ? -ENOMEM : 1;
+}
+
 size_t fs_nul_line(const char *text, size_t size) {
         const char *nul = memchr(text, 0, size);
         size_t line = 1;

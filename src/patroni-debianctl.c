@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "macro.h"
 #include "pgcommon.h"
 #include "status.h"
+#include "watch.h"
 
 static const char *program = "patroni-debianctl";
 
@@ -189,6 +191,14 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
         rootfd = open_root(g);
         if (rootfd < 0)
                 return GEN_USAGE;
+        /* The daemon's settings: the same template as the daemon would use. */
+        _cleanup_(settings_freep) Settings *settings = NULL;
+        _cleanup_free_ char *serr = NULL;
+        if (settings_load(rootfd, SETTINGS_PATH, &settings, &serr) < 0) {
+                log_error("%s", serr ? serr : "out of memory");
+                return GEN_INVALID_INPUT;
+        }
+        paths.settings_template = settings->template;
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
             (!to_stdout && mark_for_takeover(rootfd, &req, &marked, &err) < 0) ||
@@ -297,8 +307,68 @@ static void finding(Findings *f, const char *level, const char *fmt, ...) {
         putchar('\n');
 }
 
-/* patroni --validate-config FILE; its output becomes findings. */
-static void validate_with_patroni(Findings *f, const char *file, const char *shown) {
+/* What a finding of Patroni's validator means for this configuration. */
+typedef struct ValidateContext {
+        const PatroniConf *conf;   /* the configuration checked */
+        char **env;                /* env.conf's KEY=VALUE pairs, as patroni@.service gets them */
+        bool unit_active;          /* this cluster's Patroni runs (and holds its REST API port) */
+        bool postmaster_running;   /* this cluster's own postmaster listens on its port */
+        bool env_conf_exists;
+} ValidateContext;
+
+static bool env_has(char **env, const char *key) {
+        size_t l = strlen(key);
+        for (char **e = env; e && *e; e++)
+                if (strncmp(*e, key, l) == 0 && (*e)[l] == '=' && (*e)[l + 1])
+                        return true;
+        return false;
+}
+
+/*
+ * Patroni's validator asks for things a configuration that runs does without, and checks ports that this
+ * cluster's own processes hold. Such lines are "info" with the reason; everything else stays an error.
+ */
+static const char *classify(const char *line, const ValidateContext *v, char *why, size_t size) {
+        if (startswith(line, "bootstrap.initdb ") && strstr(line, "is not defined") && v->conf->bootstrap_method &&
+            !streq(v->conf->bootstrap_method, "initdb")) {
+                snprintf(why, size, "only bootstrapping with initdb uses it; this configuration bootstraps with %s",
+                         v->conf->bootstrap_method);
+                return "info";
+        }
+        if (startswith(line, "bootstrap.pg_hba ") && strstr(line, "is not defined")) {
+                snprintf(why, size, "Patroni's old place for the rules that postgresql.pg_hba and the DCS's "
+                                    "postgresql.pg_hba hold now; Patroni runs without it");
+                return "info";
+        }
+        if (startswith(line, "postgresql.authentication.superuser.password ") && strstr(line, "None is not a string") &&
+            !env_has(v->env, "PATRONI_SUPERUSER_PASSWORD")) {
+                snprintf(why, size, "Patroni connects as the superuser over the local socket with peer authentication "
+                                    "and needs no password; the validator insists on one");
+                return "info";
+        }
+        if (startswith(line, "postgresql.authentication.rewind ") && strstr(line, "is not defined") &&
+            !env_has(v->env, "PATRONI_REWIND_USERNAME")) {
+                if (v->env_conf_exists)
+                        return NULL;
+                snprintf(why, size, "the handover creates the rewind role and puts PATRONI_REWIND_USERNAME and _PASSWORD "
+                                    "in %s; other hosts get that file", PATRONI_ENV_CONF);
+                return "info";
+        }
+        if (strstr(line, "is already in use")) {
+                if (startswith(line, "restapi.listen ") && v->unit_active) {
+                        snprintf(why, size, "held by this cluster's own Patroni, which runs");
+                        return "info";
+                }
+                if (startswith(line, "postgresql.listen ") && v->postmaster_running) {
+                        snprintf(why, size, "held by this cluster's own postmaster, which runs");
+                        return "info";
+                }
+        }
+        return NULL;
+}
+
+/* patroni --validate-config FILE, with env.conf's variables as the unit would have them; output becomes findings. */
+static void validate_with_patroni(Findings *f, const char *file, const char *shown, const ValidateContext *v) {
         int pipefd[2], status;
         pid_t pid;
         _cleanup_free_ char *out = NULL;
@@ -313,6 +383,8 @@ static void validate_with_patroni(Findings *f, const char *file, const char *sho
         if (pid == 0) {
                 dup2(pipefd[1], STDOUT_FILENO);
                 dup2(pipefd[1], STDERR_FILENO);
+                for (char **e = v->env; e && *e; e++)
+                        putenv(*e); /* in the child only: never on a command line */
                 execlp("patroni", "patroni", "--validate-config", file, (char *) NULL);
                 _exit(127);
         }
@@ -341,7 +413,7 @@ static void validate_with_patroni(Findings *f, const char *file, const char *sho
                 return;
         }
         /* One finding per line Patroni printed; of a Python traceback, only its last line. */
-        unsigned lines = 0;
+        unsigned lines = 0, errors = 0;
         if (out && strstr(out, "Traceback (most recent call last)")) {
                 char *last = NULL;
                 for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
@@ -349,14 +421,115 @@ static void validate_with_patroni(Findings *f, const char *file, const char *sho
                                 last = line;
                 if (last) {
                         finding(f, "error", "patroni --validate-config %s: %s", shown, last);
-                        lines++;
+                        lines++, errors++;
                 }
         } else
-                for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n"), lines++)
-                        finding(f, "error", "patroni --validate-config %s: %s", shown, line);
+                for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n"), lines++) {
+                        char why[512];
+                        const char *level = classify(line, v, why, sizeof(why));
+                        if (level)
+                                finding(f, level, "patroni --validate-config %s: %s (not a problem: %s)", shown, line,
+                                        why);
+                        else {
+                                finding(f, "error", "patroni --validate-config %s: %s", shown, line);
+                                errors++;
+                        }
+                }
         if (!lines)
                 finding(f, "error", "patroni --validate-config %s failed (status %d)", shown,
                         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        else if (!errors)
+                finding(f, "ok", "patroni --validate-config %s: nothing but the notes above", shown);
+}
+
+/* env.conf as systemd's EnvironmentFile= reads it: KEY=VALUE lines, # and ; comments, optional quotes. */
+static char **read_env_file(int rootfd, const char *path, bool *ret_exists) {
+        _cleanup_free_ char *text = NULL;
+        char **env = NULL;
+        size_t n = 0, size;
+
+        *ret_exists = fs_read_in_root(rootfd, path, true, &text, &size) >= 0;
+        if (!*ret_exists || fs_nul_line(text, size) > 0)
+                return NULL;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                char *eq, *v, **p;
+                size_t l;
+                while (*line == ' ' || *line == '\t')
+                        line++;
+                if (!*line || *line == '#' || *line == ';' || !(eq = strchr(line, '=')))
+                        continue;
+                *eq = 0;
+                v = eq + 1;
+                l = strlen(v);
+                while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t' || v[l - 1] == '\r'))
+                        v[--l] = 0;
+                if (l >= 2 && (v[0] == '"' || v[0] == '\'') && v[l - 1] == v[0]) {
+                        v[l - 1] = 0;
+                        v++;
+                }
+                p = reallocarray(env, n + 2, sizeof(char *));
+                if (!p)
+                        break;
+                env = p;
+                if (asprintf(&env[n], "%s=%s", line, v) < 0)
+                        break;
+                env[++n] = NULL;
+        }
+        return env;
+}
+
+static void strv_freep(char ***v) {
+        for (char **e = *v; e && *e; e++) {
+                explicit_bzero(*e, strlen(*e)); /* passwords */
+                free(*e);
+        }
+        free(*v);
+}
+
+/* Is the postmaster of the cluster with DATA_DIR the one that listens on PORT (its socket's lock file)? */
+static bool own_postmaster(int rootfd, int port, const char *data_dir) {
+        char path[PATH_MAX];
+        _cleanup_free_ char *text = NULL;
+        char *line2;
+
+        if (!data_dir || port <= 0)
+                return false;
+        snprintf(path, sizeof(path), "/var/run/postgresql/.s.PGSQL.%d.lock", port);
+        if (fs_read_in_root(rootfd, path, true, &text, NULL) < 0 || !(line2 = strchr(text, '\n')))
+                return false;
+        line2++;
+        return strncmp(line2, data_dir, strlen(data_dir)) == 0 && line2[strlen(data_dir)] == '\n';
+}
+
+/* Other configurations that claim the same cluster: the daemon starts only the first. */
+static void check_same_cluster(Findings *f, int rootfd, const char *path, const PatroniConf *pc) {
+        _cleanup_close_ int fd = fs_open_in_root(rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
+        const char *self = strrchr(path, '/') + 1;
+        struct dirent *de;
+        DIR *dir;
+
+        if (fd < 0 || !(dir = fdopendir(fd)))
+                return;
+        TAKE_FD(fd);
+        while ((de = readdir(dir))) {
+                char v[32], c[64], what[PATH_MAX + 64];
+                _cleanup_free_ char *text = NULL, *msg = NULL;
+                PatroniConf other = {};
+                size_t size;
+                _cleanup_close_ int ofd = -1;
+
+                if (streq(de->d_name, self) || !watch_config_name(de->d_name, v, sizeof(v), c, sizeof(c)))
+                        continue;
+                ofd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                if (ofd < 0 || fs_read_fd(ofd, &text, &size) < 0 || patroniconf_parse(text, size, false, &other, &msg) < 0)
+                        continue;
+                if (patroniconf_same_cluster(pc, &other, what, sizeof(what)))
+                        finding(f, "error", "%s has the same %s as %s/%s: the daemon starts only the one it saw first, "
+                                            "and two Patroni on one cluster would destroy it; remove one of them",
+                                path, what, PATRONI_DIR, de->d_name);
+                patroniconf_done(&other);
+        }
+        closedir(dir);
 }
 
 /* check VERSION/CLUSTER: what the daemon would check, one finding per line. */
@@ -369,8 +542,13 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         GenPaths paths = {
                 .default_template = PKGDATADIR "/config.yml.in",
                 .default_vip_template = PKGDATADIR "/vip.in",
-                .temp_max_age_s = GEN_TEMP_MAX_AGE_S,
+                .keep_temp_files = true, /* a check changes nothing */
         };
+        _cleanup_(strv_freep) char **env = NULL;
+        _cleanup_free_ char *secret_problem = NULL, *data_dir = NULL;
+        ValidateContext vc = {};
+        PatroniConf pc = {};
+        int cluster_port = 0;
         GenRequest req = { .force = true };
         GenOutput out = {};
         GenError err = {};
@@ -398,7 +576,15 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         if (!settings_in_scope(s, version, cluster))
                 finding(&f, "warning", "%s/%s is excluded by the include/exclude settings: the daemon leaves it alone",
                         version, cluster);
-        paths.template = s->template;
+        paths.settings_template = s->template;
+
+        env = read_env_file(rootfd, PATRONI_ENV_CONF, &vc.env_conf_exists);
+        vc.env = env;
+        r = fs_check_secret_file(rootfd, PATRONI_ENV_CONF, &secret_problem);
+        if (r > 0)
+                finding(&f, "warning", "%s", secret_problem);
+        else if (r == 0 && vc.env_conf_exists)
+                finding(&f, "ok", "%s: root's, readable by no other user", PATRONI_ENV_CONF);
 
         r = pgcommon_read_cluster(rootfd, version, cluster, &c);
         if (r == -ENOENT)
@@ -407,6 +593,8 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                 finding(&f, "error", "pg-common cluster %s/%s: %s", version, cluster, c.error ? c.error : strerror(-r));
         else {
                 finding(&f, "ok", "pg-common cluster %s/%s, port %d", version, cluster, c.port);
+                cluster_port = c.port ? c.port : PGCOMMON_DEFAULT_PORT;
+                data_dir = c.data_directory ? strdup(c.data_directory) : NULL;
                 if (takeover_cluster_has_data(rootfd, &c))
                         finding(&f, "info", "%s/%s holds a database: %s", version, cluster,
                                 s->takeover ? "a generated configuration hands it over to Patroni"
@@ -437,24 +625,38 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         else if (r < 0)
                 finding(&f, "error", "%s: %s", path, fs_describe_error(r));
         else {
-                PatroniConf pc = {};
                 _cleanup_free_ char *perr = NULL;
                 if (patroniconf_parse(text, size, true, &pc, &perr) < 0)
                         finding(&f, "error", "%s: %s", path, perr ? perr : "not a Patroni configuration");
                 else {
                         finding(&f, "ok", "%s: scope %s, REST API port %d", path, pc.scope, pc.restapi_port);
                         parsed = true;
+                        check_same_cluster(&f, rootfd, path, &pc);
+                        if (in && in->dcs_canonical && pc.dcs_section && !streq(in->dcs_canonical, pc.dcs_section))
+                                finding(&f, "warning",
+                                        "%s's DCS section differs from what %s gives now, and Patroni uses the file's: "
+                                        "edit it, or move it away and run patroni-debianctl generate %s %s",
+                                        path, in->dcs->source, version, cluster);
                 }
-                patroniconf_done(&pc);
         }
 
         /* Patroni's own check, of the configuration there or of the one that would be generated. */
         char full[PATH_MAX], tmp[PATH_MAX] = "";
+        StatusRow row = {};
+        snprintf(row.version, sizeof(row.version), "%.16s", version); /* valid versions are shorter */
+        snprintf(row.cluster, sizeof(row.cluster), "%s", cluster);
+        snprintf(row.unit, sizeof(row.unit), "-");
+        status_units(&row, 1, s);
+        vc.unit_active = streq(row.unit, "active") || streq(row.unit, "reloading");
+        vc.postmaster_running = own_postmaster(rootfd, cluster_port, data_dir);
+        if (!parsed && out.config && patroniconf_parse(out.config, out.config_size, false, &pc, &error) < 0)
+                pc = (PatroniConf){};
+        vc.conf = &pc;
         if (text && !parsed)
                 finding(&f, "skipped", "patroni --validate-config: %s does not parse", path);
         else if (text) {
                 snprintf(full, sizeof(full), "%s%s", streq(g->root, "/") ? "" : g->root, path);
-                validate_with_patroni(&f, full, path);
+                validate_with_patroni(&f, full, path, &vc);
         } else if (out.config) {
                 const char *t = getenv("TMPDIR");
                 snprintf(tmp, sizeof(tmp), "%s/patroni-debianctl-check-XXXXXX", t && t[0] ? t : "/tmp");
@@ -463,12 +665,13 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                         finding(&f, "error", "cannot write a temporary file for patroni --validate-config: %s",
                                 strerror(errno));
                 } else
-                        validate_with_patroni(&f, tmp, "(the configuration that would be generated)");
+                        validate_with_patroni(&f, tmp, "(the configuration that would be generated)", &vc);
                 if (fd >= 0)
                         close(fd);
                 (void) unlink(tmp);
         }
         gen_output_done(&out);
+        patroniconf_done(&pc);
         settings_free(s);
         printf("%u error%s, %u warning%s\n", f.errors, f.errors == 1 ? "" : "s", f.warnings,
                f.warnings == 1 ? "" : "s");

@@ -19,6 +19,7 @@ void patroniconf_done(PatroniConf *c) {
         free(c->restapi_address);
         free(c->data_dir);
         free(c->dcs_section);
+        free(c->bootstrap_method);
         *c = (PatroniConf){};
 }
 
@@ -315,6 +316,9 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                         return -ENOMEM;
         }
         c->restapi_tls = scalar(map_get(d, restapi, "certfile")) != NULL;
+        v = scalar(map_get(d, map_get(d, root, "bootstrap"), "method"));
+        if (v && v[0] && !(c->bootstrap_method = strdup(v)))
+                return -ENOMEM;
         v = scalar(map_get(d, map_get(d, root, "postgresql"), "data_dir"));
         if (v && v[0] && !(c->data_dir = strdup(v)))
                 return -ENOMEM;

@@ -16,6 +16,13 @@ case ${PATRONI_VERDICT:-ok} in
 ok) exit 0 ;;
 port) echo "restapi.listen 10.0.0.1:8008 didn't pass validation: 'Port 8008 is already in use.'"; exit 1 ;;
 crash) printf 'Traceback (most recent call last):\n  File "x", line 1, in <module>\nValueError: boom\n'; exit 1 ;;
+debian) # what Patroni 3.0.2 says of a configuration from Debian's template on a fresh host
+        echo "bootstrap.pg_hba  is not defined."
+        echo "bootstrap.initdb  is not defined."
+        echo "postgresql.authentication.superuser.password None is not a string"
+        [ -n "${PATRONI_REWIND_USERNAME:-}" ] || echo "postgresql.authentication.rewind  is not defined."
+        echo "etcd3.hosts 127.0.0.1:2379 didn't pass validation: '127.0.0.1:2379 is not reachable'"
+        exit 1 ;;
 esac
 SH
 chmod +x "$B/patroni"
@@ -36,6 +43,44 @@ check "an existing configuration Patroni rejects: exit 1, Patroni's words" "1 ye
 PATRONI_VERDICT=crash run_check 15/main
 check "a Patroni traceback: only its last line" "1 error    patroni --validate-config /etc/patroni/15-main.yml: ValueError: boom" \
         "$rc $(grep 'validate-config' <<<"$out")"
+
+# Debian's template on a fresh host: every line means something. Validator quirks are info, with the reason;
+# the unreachable DCS stays an error.
+PATRONI_VERDICT=debian run_check 15/main
+echo "$out" | sed 's/^/# /'
+check "Debian's template: four notes, one error (the DCS), exit 1" "1 4 1 error, 0 warnings" \
+        "$rc $(grep -c '^info  *patroni --validate-config .*(not a problem: ' <<<"$out") $(tail -1 <<<"$out")"
+check "... the error is the DCS" "yes" "$(grep -q "^error  *patroni --validate-config .*127.0.0.1:2379 is not reachable" <<<"$out" && echo yes)"
+printf 'PATRONI_REWIND_USERNAME=rewind\nPATRONI_REWIND_PASSWORD=secret-rw\n' >"$R/etc/patroni/env.conf"
+chmod 600 "$R/etc/patroni/env.conf"
+PATRONI_VERDICT=debian run_check 15/main
+check "Patroni is asked with env.conf's variables, as its unit has them (no rewind finding)" "0 yes" \
+        "$(grep -c 'rewind' <<<"$out") $(grep -q "^ok  */etc/patroni/env.conf: root's, readable by no other user" <<<"$out" && echo yes)"
+check "... and no password is printed" "0" "$(grep -c 'secret-rw' <<<"$out")"
+chmod 644 "$R/etc/patroni/env.conf"
+run_check 15/main
+check "env.conf readable by every user: a warning saying what to run" "yes" \
+        "$(grep -q '^warning  */etc/patroni/env.conf is readable by every user (mode 0644), and holds passwords: chmod 600 /etc/patroni/env.conf$' <<<"$out" && echo yes)"
+rm "$R/etc/patroni/env.conf"
+
+# An admin's copy of a configuration: both files named.
+cp "$R/etc/patroni/15-main.yml" "$R/etc/patroni/15-main.bak.yml"
+run_check 15/main.bak
+check "a copy of another configuration: an error naming both" "1 yes" \
+        "$rc $(grep -q '^error  */etc/patroni/15-main.bak.yml has the same data directory /var/lib/postgresql/15/main as /etc/patroni/15-main.yml' <<<"$out" && echo yes)"
+rm "$R/etc/patroni/15-main.bak.yml"
+
+# The DCS moved since the configuration was generated: a warning, nothing rewritten.
+before=$(md5sum <"$R/etc/patroni/15-main.yml")
+printf 'etcd3:\n  hosts: 10.7.7.7:2379\n' >"$R/etc/patroni/dcs.yml"
+run_check 15/main
+check "a DCS section that no longer matches dcs.yml: a warning, the file untouched" "yes $before" \
+        "$(grep -q "^warning  */etc/patroni/15-main.yml's DCS section differs from what /etc/patroni/dcs.yml gives now" <<<"$out" && echo yes) $(md5sum <"$R/etc/patroni/15-main.yml")"
+printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$R/etc/patroni/dcs.yml"
+touch -d '1 hour ago' "$R/etc/patroni/.15-x.yml.abcdef.tmp"
+run_check 15/main
+check "check changes nothing: a stale temporary file stays" "yes" "$([ -e "$R/etc/patroni/.15-x.yml.abcdef.tmp" ] && echo yes)"
+rm "$R/etc/patroni/.15-x.yml.abcdef.tmp"
 
 printf 'scope: [\n' >"$R/etc/patroni/15-broken.yml"
 run_check 15/broken

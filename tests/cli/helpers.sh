@@ -108,6 +108,65 @@ check "takeover helper without a cluster: usage, exit 2" "2 usage: patroni-debia
 out=$(/usr/bin/python3 "$tk" 'x-../etc' 2>&1); rc=$?
 check "takeover helper refuses a name that is not VERSION-CLUSTER" "1 yes" \
         "$rc $(grep -q "is not VERSION-CLUSTER" <<<"$out" && echo yes)"
+# Its env.conf: trusted only when root's and private; bad bytes are the documented failure, not a traceback;
+# two handovers adding passwords at once both keep theirs.
+envconf() { # SETUP-SHELL-COMMANDS: prints what read_env_conf says of $T/etc/patroni/env.conf
+        rm -rf "$T/etc/patroni" && mkdir -p "$T/etc/patroni" && (cd "$T/etc/patroni" && eval "$1")
+        /usr/bin/python3 - "$tk" "$T/etc/patroni" <<'PY' 2>&1
+import importlib.machinery, importlib.util, sys
+loader = importlib.machinery.SourceFileLoader("tk", sys.argv[1])
+spec = importlib.util.spec_from_loader("tk", loader)
+tk = importlib.util.module_from_spec(spec)
+loader.exec_module(tk)
+tk.PATRONI_DIR = sys.argv[2]
+tk.ENV_CONF = sys.argv[2] + "/env.conf"
+try:
+    print(sorted(tk.read_env_conf().items()))
+except tk.Failure as e:
+    print("Failure: " + str(e).replace(sys.argv[2], "/etc/patroni"))
+PY
+}
+check "env.conf, root's and 0600: read" "[('A', 'x y'), ('B', 'q')]" \
+        "$(envconf "printf 'A=\"x y\"\n# c\nB=q\n' >env.conf && chmod 600 env.conf")"
+check "env.conf writable by others: refused" \
+        "Failure: /etc/patroni/env.conf is writable by others (mode 0666): its passwords are not used (chmod 600 /etc/patroni/env.conf)" \
+        "$(envconf "echo A=1 >env.conf && chmod 666 env.conf")"
+check "env.conf readable by every user: refused" \
+        "Failure: /etc/patroni/env.conf is readable by every user (mode 0644): chmod 600 /etc/patroni/env.conf" \
+        "$(envconf "echo A=1 >env.conf && chmod 644 env.conf")"
+check "env.conf not UTF-8: the failure names the line" "Failure: /etc/patroni/env.conf:2 is not UTF-8 text" \
+        "$(envconf "printf 'A=1\nB=\\377\n' >env.conf && chmod 600 env.conf")"
+if is_root && id nobody >/dev/null 2>&1; then
+        check "env.conf owned by nobody: refused" \
+                "Failure: /etc/patroni/env.conf is owned by uid $(id -u nobody), not root: its passwords are not used (chown root:root /etc/patroni/env.conf; chmod 600 /etc/patroni/env.conf)" \
+                "$(envconf "echo A=1 >env.conf && chmod 600 env.conf && chown nobody env.conf")"
+        rm -rf "$T/etc/patroni" && mkdir -p "$T/etc/patroni"
+        /usr/bin/python3 - "$tk" "$T/etc/patroni" <<'PY'
+import importlib.machinery, importlib.util, os, sys
+loader = importlib.machinery.SourceFileLoader("tk", sys.argv[1])
+spec = importlib.util.spec_from_loader("tk", loader)
+tk = importlib.util.module_from_spec(spec)
+loader.exec_module(tk)
+tk.PATRONI_DIR = sys.argv[2]
+tk.ENV_CONF = sys.argv[2] + "/env.conf"
+pids = []
+for i in range(8):  # eight handovers at once, each reading env.conf and adding its own line
+    pid = os.fork()
+    if pid == 0:
+        with tk.EnvConfLock():
+            tk.read_env_conf()
+            tk.append_env_conf(["K%d=v%d" % (i, i)])
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+PY
+        check "eight handovers adding to env.conf at once: every line kept" "8" \
+                "$(grep -c '^K[0-7]=v[0-7]$' "$T/etc/patroni/env.conf")"
+else
+        skip "env.conf owned by another user, and concurrent handovers (need root)"
+fi
+
 if command -v pyflakes3 >/dev/null; then
         out=$(pyflakes3 "$tk" 2>&1)
         check "takeover helper: pyflakes-clean" "0 " "$? $out"
