@@ -68,4 +68,16 @@ if is_root; then
         check "as nobody, --stdout works" "0" "$?"
 fi
 
+# The template: setting names a file below the root, and generate uses it as the daemon does.
+new_root
+new_cluster "$R" 15 main 5432
+mkdir -p "$R/srv"
+sed 's/ttl: 30/ttl: 31/' "$TEMPLATE" >"$R/srv/config.yml.in"
+printf 'template: /srv/config.yml.in\n' >"$R/etc/patroni/patroni-debiand.yml"
+out=$("$CTL" generate --root "$R" --hostip=10.0.0.5 --stdout 15 main 2>&1); rc=$?
+check "generate uses the template: setting, below --root" "0 1" "$rc $(grep -c '^ *ttl: 31$' <<<"$out")"
+printf 'template: /srv/missing.yml.in\n' >"$R/etc/patroni/patroni-debiand.yml"
+out=$("$CTL" generate --root "$R" --hostip=10.0.0.5 --stdout 15 main 2>&1); rc=$?
+check "a template: setting naming no file: said, as the daemon says it" \
+        "5 patroni-debianctl: error: /srv/missing.yml.in (template: in /etc/patroni/patroni-debiand.yml): cannot read: No such file or directory" "$rc $out"
 finish

@@ -51,6 +51,12 @@ rm -rf "$R/etc/postgresql/15/gamma"
 wait_for 'Cluster directory /etc/postgresql/15/gamma is gone' 1 5
 check "cluster directory removed: logged, no unit action" "$before" "$(count '^dry-run: ')"
 
+# A version without binaries: the message names the file it would have written.
+mkdir -p "$R/etc/postgresql/17/nobin" && echo "port = 5470" >"$R/etc/postgresql/17/nobin/postgresql.conf"
+wait_for 'Cannot generate /etc/patroni/17-nobin.yml' 1 5
+expect_count "no binaries for the version: the file and the cause are named" \
+        'Cannot generate /etc/patroni/17-nobin.yml for 17/nobin: no PostgreSQL 17 binaries \(/usr/lib/postgresql/17/bin not found\)' 1
+
 stop_daemon
 expect_count "SIGTERM leaves units running (no stop)" '^dry-run: stop' 0
 finish
