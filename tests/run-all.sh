@@ -69,7 +69,7 @@ sed -n '/^Testsuite summary/,/^=====*$/p; /^# [A-Z]*: /p' "$san/check.out" | sor
 # stopped by a sanitizer without such a line counts as one failure.
 for trs in $(find "$san/tests" -name '*.trs' | sort); do
         log=${trs%.trs}.log
-        result=$(sed -n 's/^:test-result: //p' "$trs")
+        result=$(sed -n 's/^:global-test-result: //p' "$trs")
         name=${log#"$san"/}
         if line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log"); then
                 n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")

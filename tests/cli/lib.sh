@@ -32,7 +32,7 @@ not_ok() {
 }
 skip() {
         SKIPPED=$((SKIPPED + 1))
-        echo "skip - $*"
+        echo "ok - $* # SKIP"
 }
 
 # R: a fresh root with our template, an etcd3 dcs.yml and PostgreSQL 15 "binaries",
@@ -67,8 +67,10 @@ check() {
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
+# The summary, then the TAP plan: make check shows each check as PASS, FAIL or SKIP.
 finish() {
         echo "# $PASSED passed, $FAILED failed, $SKIPPED skipped"
+        echo "1..$((PASSED + FAILED + SKIPPED))"
         if [ "$FAILED" -gt 0 ]; then exit 1; fi
         if [ "$PASSED" -eq 0 ] && [ "$SKIPPED" -gt 0 ]; then exit 77; fi
         exit 0
