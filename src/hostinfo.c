@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "hostinfo.h"
@@ -18,10 +19,10 @@ static unsigned prefix_of(int family, const struct sockaddr *mask) {
         if (!mask)
                 return family == AF_INET ? 32 : 128;
         if (family == AF_INET) {
-                b = (const uint8_t *) &((const struct sockaddr_in *) mask)->sin_addr;
+                b = (const uint8_t *) mask + offsetof(struct sockaddr_in, sin_addr);
                 n = 4;
         } else {
-                b = (const uint8_t *) &((const struct sockaddr_in6 *) mask)->sin6_addr;
+                b = (const uint8_t *) mask + offsetof(struct sockaddr_in6, sin6_addr);
                 n = 16;
         }
         for (size_t i = 0; i < n; i++)
@@ -59,9 +60,10 @@ static bool is_global(int family, const void *addr) {
                !IN6_IS_ADDR_V4MAPPED(a6);
 }
 
+/* The address inside SA, reached by offset: struct sockaddr is less aligned than the family's struct. */
 static const void *sa_addr(const struct sockaddr *sa) {
-        return sa->sa_family == AF_INET ? (const void *) &((const struct sockaddr_in *) sa)->sin_addr
-                                        : (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr;
+        return (const uint8_t *) sa +
+               (sa->sa_family == AF_INET ? offsetof(struct sockaddr_in, sin_addr) : offsetof(struct sockaddr_in6, sin6_addr));
 }
 
 static int fill(HostAddr *ret, const struct ifaddrs *i) {
@@ -128,9 +130,12 @@ int hostinfo_default_address(HostAddr *ret) {
                                 best = i;
         /* 3. Loopback, which the caller must warn about. */
         for (const struct ifaddrs *i = ifa; i && !best && !loop; i = i->ifa_next)
-                if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-                    ntohl(((const struct sockaddr_in *) i->ifa_addr)->sin_addr.s_addr) >> 24 == 127)
-                        loop = i;
+                if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
+                        struct in_addr a;
+                        memcpy(&a, sa_addr(i->ifa_addr), sizeof(a));
+                        if (ntohl(a.s_addr) >> 24 == 127)
+                                loop = i;
+                }
 
         if (best || loop)
                 r = fill(ret, best ? best : loop);

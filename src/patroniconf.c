@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,13 @@ void patroniconf_done(PatroniConf *c) {
         *c = (PatroniConf){};
 }
 
-static int fail(char **ret_error, const yaml_node_t *n, const char *fmt, const char *arg) {
+_printf_(3, 4) static int fail(char **ret_error, const yaml_node_t *n, const char *fmt, ...) {
         char msg[256];
+        va_list ap;
 
-        snprintf(msg, sizeof(msg), fmt, arg);
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
         if (n) {
                 if (asprintf(ret_error, "line %zu, column %zu: %s", n->start_mark.line + 1, n->start_mark.column + 1,
                              msg) < 0)

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -166,10 +167,15 @@ typedef struct Parse {
 
 static int parse_text(Parse *ps, const char *path, const char *text, size_t size, unsigned depth);
 
-static int fail_path(Parse *ps, const char *path, int r, const char *fmt, const char *arg) {
+_printf_(4, 5) static int fail_path(Parse *ps, const char *path, int r, const char *fmt, ...) {
         _cleanup_free_ char *what = NULL;
+        va_list ap;
+        int k;
 
-        if (asprintf(&what, fmt, arg) < 0 || asprintf(ps->ret_error, "%s: %s", path, what) < 0)
+        va_start(ap, fmt);
+        k = vasprintf(&what, fmt, ap);
+        va_end(ap);
+        if (k < 0 || asprintf(ps->ret_error, "%s: %s", path, what) < 0)
                 *ps->ret_error = NULL;
         return r;
 }

@@ -52,7 +52,7 @@ echo "# before: RSS $rss0 KiB, $fds0 fds, $w0 watches; after 10,000 cycles: RSS 
 echo "# the daemon acted $(count '^dry-run: ') times, generated $(count 'Generated /etc/patroni/15-churn.yml') configurations"
 check "open file descriptors unchanged" "$fds0" "$fds1"
 check "inotify watches unchanged" "$w0" "$w1"
-if ldd "$DAEMON" 2>/dev/null | grep -q -e libasan -e libtsan; then
+if sanitized "$DAEMON"; then
         # ASan keeps freed memory in quarantine (256 MiB): RSS says nothing there. distcheck's plain build checks it.
         skip "RSS comparison under a sanitizer's allocator (measured on plain builds)"
 else

@@ -69,6 +69,10 @@ stop_daemon() {
         return "$rc"
 }
 
+# sanitized BINARY: built with a sanitizer, whose allocator keeps freed memory (gcc links ASan as a shared
+# library, clang statically: look for the runtime's entry point in the binary itself, not at what ldd says).
+sanitized() { grep -qaE '__(asan|tsan|msan|hwasan)_init' "$1"; }
+
 # count PATTERN: lines of the daemon's stderr matching an extended regex
 count() { grep -cE "$1" "$LOG"; }
 
