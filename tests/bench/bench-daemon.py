@@ -8,7 +8,13 @@
     the time that file system takes to create and write 2,000 files of that
     size at all, with no fsync;
  2. delay from a cluster settling to its action, past settle_ms (median of 20);
- 3. context switches of the idle daemon over 60 s, no watchdog.
+ 3. context switches of the idle daemon over 60 s, no watchdog;
+ 4. files others can write, at their size limits: a postgresql.conf whose
+    includes fill the bounds (63 files, 4 MiB), an admin's configuration of
+    4 MiB nested past the depth bound and one of 4 MiB of keys, a template
+    with an alias bomb at the alias bound; each the daemon's start-up time
+    with --once, beside an ordinary root's; and the time from SIGTERM to exit
+    while the daemon rescans 2,000 clusters that include such files.
 usage: bench-daemon.py DAEMON TEMPLATE [IDLE_SECONDS]"""
 import contextlib, os, re, select, shutil, signal, statistics, subprocess, sys, tempfile, time
 
@@ -190,5 +196,78 @@ try:
     after = d.status("voluntary_ctxt_switches") + d.status("nonvoluntary_ctxt_switches")
     print("context switches of the idle daemon over %d s (no watchdog): %d" % (idle_s, after - before))
     d.stop()
+finally:
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def once_ms(root):
+    """The daemon's own start-up figure with --once (reading and deciding everything once)."""
+    p = subprocess.run([daemon, "--root", root, "--print-units", "--once", "--log-target=stderr"],
+                       stderr=subprocess.PIPE, text=True, timeout=600)
+    m = re.search(r"start-up took ([0-9.]+) ms", p.stderr)
+    return float(m.group(1)) if m else float("nan")
+
+
+def hostile_root():
+    root = make_root(1)
+    conf_d = os.path.join(root, "etc/postgresql/15/c0000/conf.d")
+    os.makedirs(conf_d)
+    line = "work_mem = '1MB'  # padding to the byte bound\n"
+    per_file = (4 * 1024 * 1024 - 4096) // 63
+    for i in range(63):
+        with open(os.path.join(conf_d, "%02d.conf" % i), "w") as f:
+            f.write(line * (per_file // len(line)))
+    with open(os.path.join(root, "etc/postgresql/15/c0000/postgresql.conf"), "a") as f:
+        f.write("include_dir 'conf.d'\n")
+    return root
+
+
+plain = make_root(1)
+hostile = hostile_root()
+try:
+    print("hostile inputs at their limits (the daemon's start-up with --once; an ordinary root: %.1f ms):"
+          % once_ms(plain))
+    print("  postgresql.conf including 63 files, 4 MiB in all: %.1f ms" % once_ms(hostile))
+    deep = os.path.join(plain, "etc/patroni/15-deep.yml")
+    with open(deep, "w") as f:
+        n = 2 * 1024 * 1024 - 8
+        f.write("scope: " + "[" * n + "]" * n + "\n")
+    print("  an admin's configuration of 4 MiB nested 2 million deep: %.1f ms" % once_ms(plain))
+    os.unlink(deep)
+    with open(os.path.join(plain, "etc/patroni/15-keys.yml"), "w") as f:
+        f.write("scope: x\ntags:\n")
+        i = 0
+        while f.tell() < 4 * 1024 * 1024 - 64:
+            f.write("  k%07d: %d\n" % (i, i))
+            i += 1
+    print("  an admin's configuration of 4 MiB of keys (%d): %.1f ms" % (i, once_ms(plain)))
+    os.unlink(os.path.join(plain, "etc/patroni/15-keys.yml"))
+    with open(template) as t, open(os.path.join(plain, "etc/patroni/config.yml.in"), "w") as f:
+        f.write(t.read() + "tags:\n  l0: &l0 [lol]\n")
+        for lv in range(1, 11):  # 10 levels of 99 aliases: 990, under the bound of 1000
+            f.write("  l%d: &l%d [%s]\n" % (lv, lv, ", ".join(["*l%d" % (lv - 1)] * 99)))
+    print("  a template with an alias bomb (10 levels of 99 aliases): %.1f ms" % once_ms(plain))
+finally:
+    shutil.rmtree(plain, ignore_errors=True)
+    shutil.rmtree(hostile, ignore_errors=True)
+
+root = make_root(2000)
+try:
+    shared = os.path.join(root, "etc/postgresql/shared")
+    os.makedirs(shared)
+    for i in range(63):
+        with open(os.path.join(shared, "%02d.conf" % i), "w") as f:
+            f.write("work_mem = '1MB'\n" * 2000)
+    for i in range(2000):
+        with open(os.path.join(root, "etc/postgresql/15/c%04d/postgresql.conf" % i), "a") as f:
+            f.write("include_dir '/etc/postgresql/shared'\n")
+    d, ms, _ = startup(root)
+    d.p.send_signal(signal.SIGHUP)  # a full rescan: every cluster's 64 files read again
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    d.p.send_signal(signal.SIGTERM)
+    d.p.wait(60)
+    print("SIGTERM during a rescan of 2,000 clusters including 63 files each (start-up took %.0f ms): "
+          "exited after %.1f ms" % (ms, (time.monotonic() - t0) * 1000))
 finally:
     shutil.rmtree(root, ignore_errors=True)
