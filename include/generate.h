@@ -44,6 +44,8 @@ typedef struct GenPaths {
         const char *default_vip_template;
         unsigned temp_max_age_s; /* our temporary files older than this are leftovers to remove (0: all) */
         bool keep_temp_files;    /* a check: remove nothing */
+        bool (*cancel)(void *userdata); /* asked between two clusters while loading: a stop signal came */
+        void *cancel_userdata;
 } GenPaths;
 
 typedef struct ApiPort {

@@ -60,7 +60,14 @@ int pgcommon_read_cluster(int rootfd, const char *version, const char *name, PgC
  * not a valid version or cluster name, or a symlink leaving /etc/postgresql, is
  * skipped. A cluster whose files cannot be parsed is listed with ->error set.
  */
-int pgcommon_scan(int rootfd, PgClusterList **ret);
+typedef struct PgScanOptions {
+        bool names_only; /* list the clusters, read none of their files */
+        /* Asked between two clusters: true ends the scan with -ECANCELED (a stop signal meanwhile). */
+        bool (*cancel)(void *userdata);
+        void *userdata;
+} PgScanOptions;
+
+int pgcommon_scan(int rootfd, const PgScanOptions *o, PgClusterList **ret);
 
 const PgCluster *pgcluster_list_find(const PgClusterList *l, const char *version, const char *name);
 

@@ -19,7 +19,7 @@ typedef struct PgConfEntry {
 
 typedef struct PgConf {
         PgConfEntry *entries;
-        size_t n_entries;
+        size_t n_entries, alloc_entries;
         unsigned long long signature; /* of every file read (name, content, inode, mtime): same files, same value */
 } PgConf;
 
@@ -29,7 +29,7 @@ typedef struct PgConf {
  */
 #define PGCONF_MAX_DEPTH 10
 #define PGCONF_MAX_FILES 64
-#define PGCONF_MAX_BYTES (4U * 1024U * 1024U)
+#define PGCONF_MAX_BYTES (1024U * 1024U) /* a real postgresql.conf and its includes: some 30 KiB */
 
 PgConf *pgconf_free(PgConf *c);
 static inline void pgconf_freep(PgConf **c) {

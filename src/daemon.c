@@ -690,7 +690,8 @@ static int full_scan(Daemon *d, bool retry) {
                 log_notice("%s does not exist: nothing is generated until it is made again (it is not made by the "
                            "daemon: an admin who moved it away meant it).", PATRONI_DIR);
         d->config_dir_missing_logged = !dir_present;
-        r = pgcommon_scan(d->rootfd, &l);
+        /* Only the names: each cluster's files are read when it is decided on, between two stop checks. */
+        r = pgcommon_scan(d->rootfd, &(PgScanOptions){ .names_only = true }, &l);
         if (r < 0)
                 log_warning_errno(r, "Cannot list %s: %m, will look again on the next event.", PGCOMMON_CONF_DIR);
         for (size_t i = 0; l && i < l->n; i++) {
@@ -825,13 +826,21 @@ typedef enum LoadFor {
         LOAD_CHECK,  /* a check, or a dry run: change nothing */
 } LoadFor;
 
-static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Settings **ret_settings, GenInputs **ret_gen,
-                    char **ret_error) {
+static bool cancel_on_stop(void *userdata) {
+        return stop_requested(userdata);
+}
+
+/* D: the running daemon, whose stop signals end a long load (NULL before the loop runs: the default action
+ * of SIGTERM ends the process then). */
+static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Daemon *d, Settings **ret_settings,
+                    GenInputs **ret_gen, char **ret_error) {
         _cleanup_(settings_freep) Settings *s = NULL;
         GenPaths paths = { .default_template = o->default_template,
                            .default_vip_template = o->default_vip_template,
                            .temp_max_age_s = what == LOAD_START ? 0 : GEN_TEMP_MAX_AGE_S,
-                           .keep_temp_files = what == LOAD_CHECK || o->dry_run };
+                           .keep_temp_files = what == LOAD_CHECK || o->dry_run,
+                           .cancel = d ? cancel_on_stop : NULL,
+                           .cancel_userdata = d };
         GenError err = {};
         int r;
 
@@ -862,7 +871,9 @@ static void reload(Daemon *d) {
         GenInputs *g = NULL;
 
         (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec());
-        if (load_all(&d->opts, d->rootfd, LOAD_RELOAD, &s, &g, &error) < 0) {
+        if (load_all(&d->opts, d->rootfd, LOAD_RELOAD, d, &s, &g, &error) < 0) {
+                if (d->stopping)
+                        return; /* a stop signal came while loading: nothing to keep or report */
                 log_fields(LOG_ERR, 0, &((LogFields){ .message_id = MESSAGE_RELOAD_REJECTED }),
                            "Invalid configuration, keeping the previous one: %s", error ? error : "out of memory");
                 set_error(d, error ? error : "reload rejected");
@@ -901,7 +912,7 @@ int daemon_check_config(const DaemonOptions *opts, char **ret_error, char **ret_
                         *ret_error = NULL;
                 return rootfd;
         }
-        r = load_all(opts, rootfd, LOAD_CHECK, &s, &g, ret_error);
+        r = load_all(opts, rootfd, LOAD_CHECK, NULL, &s, &g, ret_error);
         if (r >= 0 && g->dcs_error)
                 *ret_warning = strdup(g->dcs_error);
         settings_free(s);
@@ -956,7 +967,7 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         d->rootfd = fs_open_root(opts->root);
         if (d->rootfd < 0)
                 return log_error_errno(d->rootfd, "Cannot open root directory %s: %m", opts->root);
-        r = load_all(opts, d->rootfd, opts->once ? LOAD_RELOAD : LOAD_START, &d->settings, &d->gen, &error);
+        r = load_all(opts, d->rootfd, opts->once ? LOAD_RELOAD : LOAD_START, NULL, &d->settings, &d->gen, &error);
         if (r < 0) {
                 log_error("%s", error ? error : "out of memory");
                 return r;

@@ -218,7 +218,10 @@ int gen_inputs_load(int rootfd, const char *root_path, const GenPaths *paths, Ge
         if (r < 0)
                 return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "invalid createcluster.conf");
 
-        r = pgcommon_scan(rootfd, &in->clusters);
+        r = pgcommon_scan(rootfd, &(PgScanOptions){ .cancel = paths->cancel, .userdata = paths->cancel_userdata },
+                          &in->clusters);
+        if (r == -ECANCELED)
+                return gen_fail(err, GEN_FAILED, "stopped while reading the clusters");
         if (r < 0)
                 return gen_fail(err, GEN_FAILED, "cannot list %s: %s", PGCOMMON_CONF_DIR, strerror(-r));
 

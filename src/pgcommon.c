@@ -352,16 +352,19 @@ static void strv_free_n(char **v, size_t n) {
         free(v);
 }
 
-int pgcommon_scan(int rootfd, PgClusterList **ret) {
+int pgcommon_scan(int rootfd, const PgScanOptions *o, PgClusterList **ret) {
+        static const PgScanOptions defaults = {};
         _cleanup_(pgcluster_list_freep) PgClusterList *l = NULL;
         _cleanup_close_ int confdir = -1;
         char **versions = NULL;
-        size_t n_versions = 0;
+        size_t n_versions = 0, alloc = 0;
         int r;
 
         l = calloc(1, sizeof(PgClusterList));
         if (!l)
                 return -ENOMEM;
+        if (!o)
+                o = &defaults;
 
         confdir = fs_open_in_root(rootfd, PGCOMMON_CONF_DIR, O_RDONLY | O_DIRECTORY, true);
         if (confdir == -ENOENT) {
@@ -392,12 +395,19 @@ int pgcommon_scan(int rootfd, PgClusterList **ret) {
 
                         if (cfd < 0)
                                 continue;
-                        p = reallocarray(l->clusters, l->n + 1, sizeof(PgCluster));
-                        if (!p) {
-                                r = -ENOMEM;
+                        if (o->cancel && o->cancel(o->userdata)) {
+                                r = -ECANCELED;
                                 break;
                         }
-                        l->clusters = p;
+                        if (l->n == alloc) {
+                                alloc = alloc ? alloc * 2 : 16;
+                                p = reallocarray(l->clusters, alloc, sizeof(PgCluster));
+                                if (!p) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                l->clusters = p;
+                        }
                         c = &l->clusters[l->n];
                         r = cluster_init(c, versions[i], names[j]);
                         if (r < 0 || asprintf(&path, PGCOMMON_CONF_DIR "/%s/%s", versions[i], names[j]) < 0) {
@@ -406,7 +416,7 @@ int pgcommon_scan(int rootfd, PgClusterList **ret) {
                                 break;
                         }
                         l->n++;
-                        r = read_cluster_at(rootfd, cfd, path, c);
+                        r = o->names_only ? 0 : read_cluster_at(rootfd, cfd, path, c);
                         if (r != -ENOMEM)
                                 r = 0;
                 }

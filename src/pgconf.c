@@ -43,10 +43,14 @@ static int pgconf_set(PgConf *c, const char *key, size_t keylen, char *value) {
         for (char *p = k; *p; p++)
                 *p = (char) tolower((unsigned char) *p);
 
-        e = reallocarray(c->entries, c->n_entries + 1, sizeof(PgConfEntry));
-        if (!e)
-                return -ENOMEM;
-        c->entries = e;
+        if (c->n_entries == c->alloc_entries) {
+                size_t a = c->alloc_entries ? c->alloc_entries * 2 : 32;
+                e = reallocarray(c->entries, a, sizeof(PgConfEntry));
+                if (!e)
+                        return -ENOMEM;
+                c->entries = e;
+                c->alloc_entries = a;
+        }
         c->entries[c->n_entries++] = (PgConfEntry){ .key = TAKE_PTR(k), .value = TAKE_PTR(v) };
         return 0;
 }

@@ -79,7 +79,7 @@ int status_collect(int rootfd, const Settings *s, StatusRow **ret, size_t *ret_n
         size_t n = 0;
         int r;
 
-        r = pgcommon_scan(rootfd, &l);
+        r = pgcommon_scan(rootfd, NULL, &l);
         if (r < 0 && r != -ENOENT)
                 return r;
         for (size_t i = 0; l && i < l->n; i++) {

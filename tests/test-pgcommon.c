@@ -63,7 +63,7 @@ START_TEST(test_scan) {
         snprintf(path, sizeof(path), "%s/etc/postgresql/15/alias", root);
         ck_assert_int_eq(symlink("main", path), 0); /* stays inside: allowed */
 
-        ck_assert_int_eq(pgcommon_scan(rootfd, &l), 0);
+        ck_assert_int_eq(pgcommon_scan(rootfd, NULL, &l), 0);
         ck_assert_uint_eq(l->n, 6);
         /* sorted: 9.6 before 15 before 16 */
         ck_assert_str_eq(l->clusters[0].version, "9.6");
@@ -94,7 +94,7 @@ END_TEST
 
 START_TEST(test_scan_empty) {
         PgClusterList *l = NULL;
-        ck_assert_int_eq(pgcommon_scan(rootfd, &l), 0);
+        ck_assert_int_eq(pgcommon_scan(rootfd, NULL, &l), 0);
         ck_assert_uint_eq(l->n, 0);
         pgcluster_list_free(l);
 }
