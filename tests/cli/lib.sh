@@ -6,6 +6,11 @@ set -u
 : "${CTL:?CTL must point at the patroni-debianctl binary}"
 : "${TEMPLATE:?TEMPLATE must point at the built config.yml.in}"
 
+# Tests run side by side (make -j): each holds the test lock shared; one that changes what the whole machine
+# shares (the inotify limit) sets PDD_TEST_LOCK=exclusive and runs alone.
+exec {PDD_LOCK_FD}>"${TMPDIR:-/tmp}/patroni-debiand-tests.lock"
+if [ "${PDD_TEST_LOCK:-shared}" = exclusive ]; then flock -x "$PDD_LOCK_FD"; else flock -s "$PDD_LOCK_FD"; fi
+
 PASSED=0
 FAILED=0
 SKIPPED=0
