@@ -6,6 +6,7 @@
 #  2b. from the tarball, a build with -Werror, AddressSanitizer and
 #     UndefinedBehaviorSanitizer, and "make check" on it;
 #  2c. the three-host system scenario ("make check-hosts", slower, on its own);
+#  2d. the same "make check" built with clang, ASan and UBSan (no system tier);
 #  3. "make distcheck" (a plain build and check from the tarball, out of tree,
 #     install and uninstall);
 #  4. each fuzz harness under libFuzzer for FUZZ_SECONDS (60);
@@ -115,6 +116,30 @@ else
         echo "left behind (network namespaces, overlay mounts): $(tr '\n' ' ' <<<"$left")"
 fi
 
+step "clang sanitizer build (ASan + UBSan, -Werror) from $tarball, make check without the system tier"
+# The same suite with the other compiler: clang links the sanitizer runtime statically and warns otherwise.
+if command -v clang >/dev/null; then
+        mkdir "$W/clang" && tar -C "$W/clang" -xzf "$tarball"
+        cl=$(echo "$W"/clang/patroni-debiand-*)
+        if (cd "$cl" && CC=clang ./configure --enable-werror --enable-asan --enable-ubsan >configure.out 2>&1 &&
+                make -j"$jobs" >make.out 2>&1); then
+                (cd "$cl" && PDD_SKIP_SYSTEM=1 make -j"$jobs" check >check.out 2>&1)
+                sed -n '/^Testsuite summary/,/^=====*$/p' "$cl/check.out"
+                # make check's own counts (one per check of a script, one per unit-test program)
+                p=$(sed -n 's/^# PASS: *//p' "$cl/check.out") s=$(sed -n 's/^# SKIP: *//p' "$cl/check.out")
+                f=$(sed -n 's/^# FAIL: *//p' "$cl/check.out") e=$(sed -n 's/^# ERROR: *//p' "$cl/check.out")
+                [ -n "$p" ] || { f=1; tail -30 "$cl/check.out"; }
+                passed=$((passed + ${p:-0})) failed=$((failed + ${f:-0} + ${e:-0})) skipped=$((skipped + ${s:-0}))
+                grep -E '^(FAIL|ERROR):' "$cl/check.out" | head -20
+        else
+                failed=$((failed + 1))
+                tail -30 "$cl"/configure.out "$cl"/make.out 2>/dev/null
+        fi
+else
+        skipped=$((skipped + 1))
+        echo "clang not installed"
+fi
+
 step "make distcheck"
 # The system tier ran above (from the same tarball); here its scripts report themselves skipped.
 if PDD_SKIP_SYSTEM=1 make -j"$jobs" distcheck >"$W/distcheck.out" 2>&1; then
@@ -130,7 +155,7 @@ if make check TESTS=tests/integration/valgrind.sh >"$W/valgrind.out" 2>&1; then 
 if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' tests/integration/valgrind.log | tail -1); then
         echo "$line"
         add_summary "$line"
-        grep -q '^PASS' tests/integration/valgrind.trs 2>/dev/null || grep -q 'test-result: PASS' tests/integration/valgrind.trs ||
+        grep -q '^:global-test-result: PASS' tests/integration/valgrind.trs 2>/dev/null ||
                 { failed=$((failed + 1)); grep -E '^not ok' tests/integration/valgrind.log; }
 else
         failed=$((failed + 1))
