@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stddef.h>
@@ -21,6 +22,9 @@ int fs_open_in_root(int rootfd, const char *path, int flags, bool nofollow);
 
 /* Open NAME below DIRFD; symlinks may not leave DIRFD's tree (RESOLVE_BENEATH). */
 int fs_open_beneath(int dirfd, const char *name, int flags);
+
+/* A DIR stream over the directory DIRFD refers to (DIRFD stays the caller's); NULL with errno on failure. */
+DIR *fs_opendir_at(int dirfd);
 
 /* Read a whole regular file (never a FIFO or device), at most FS_READ_MAX bytes, NUL-terminated. */
 int fs_read_fd(int fd, char **ret, size_t *ret_size);

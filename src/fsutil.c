@@ -83,6 +83,18 @@ int fs_check_secret_file(int rootfd, const char *path, char **ret_problem) {
         return r < 0 ? -ENOMEM : 1;
 }
 
+DIR *fs_opendir_at(int dirfd) {
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d)
+                safe_close(fd);
+        return d;
+}
+
 size_t fs_nul_line(const char *text, size_t size) {
         const char *nul = memchr(text, 0, size);
         size_t line = 1;

@@ -165,17 +165,12 @@ static int parse_port(const char *s) {
 
 /* Every entry of the cluster directory (start.conf, pg_hba.conf, ...): name, inode, size, mtime. */
 static int sign_entries(int clusterfd, unsigned long long *sig) {
-        _cleanup_close_ int fd = openat(clusterfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fs_opendir_at(clusterfd);
         struct dirent *de;
         size_t n = 0;
-        DIR *d;
 
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
         if (!d)
                 return negative_errno();
-        TAKE_FD(fd);
         /* readdir's order is the directory's own, the same while it does not change */
         while ((de = readdir(d)) && n++ < 4096) {
                 struct stat st;
@@ -312,19 +307,13 @@ static int cmp_cluster(const void *a, const void *b) {
 }
 
 static int list_dir(int dirfd, bool (*valid)(const char *), char ***ret, size_t *ret_n) {
-        _cleanup_close_ int fd = -1;
+        DIR *d = fs_opendir_at(dirfd);
         char **names = NULL;
         size_t n = 0;
         struct dirent *de;
-        DIR *d;
 
-        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
         if (!d)
                 return negative_errno();
-        TAKE_FD(fd);
 
         while ((de = readdir(d))) {
                 char **p;

@@ -110,9 +110,9 @@ check "takeover helper refuses a name that is not VERSION-CLUSTER" "1 yes" \
         "$rc $(grep -q "is not VERSION-CLUSTER" <<<"$out" && echo yes)"
 # Its env.conf: trusted only when root's and private; bad bytes are the documented failure, not a traceback;
 # two handovers adding passwords at once both keep theirs.
-envconf() { # SETUP-SHELL-COMMANDS: prints what read_env_conf says of $T/etc/patroni/env.conf
-        rm -rf "$T/etc/patroni" && mkdir -p "$T/etc/patroni" && (cd "$T/etc/patroni" && eval "$1")
-        /usr/bin/python3 - "$tk" "$T/etc/patroni" <<'PY' 2>&1
+# tk_python: the helper loaded as a module (its main not run), its /etc/patroni in $T; the script on stdin.
+tk_python() {
+        /usr/bin/python3 -c "$(printf '%s\n%s' "$(cat <<'PY'
 import importlib.machinery, importlib.util, sys
 loader = importlib.machinery.SourceFileLoader("tk", sys.argv[1])
 spec = importlib.util.spec_from_loader("tk", loader)
@@ -120,6 +120,12 @@ tk = importlib.util.module_from_spec(spec)
 loader.exec_module(tk)
 tk.PATRONI_DIR = sys.argv[2]
 tk.ENV_CONF = sys.argv[2] + "/env.conf"
+PY
+)" "$(cat)")" "$tk" "$T/etc/patroni"
+}
+envconf() { # SETUP-SHELL-COMMANDS: prints what read_env_conf says of $T/etc/patroni/env.conf
+        rm -rf "$T/etc/patroni" && mkdir -p "$T/etc/patroni" && (cd "$T/etc/patroni" && eval "$1")
+        tk_python <<'PY' 2>&1
 try:
     print(sorted(tk.read_env_conf().items()))
 except tk.Failure as e:
@@ -141,14 +147,8 @@ if is_root && id nobody >/dev/null 2>&1; then
                 "Failure: /etc/patroni/env.conf is owned by uid $(id -u nobody), not root: its passwords are not used (chown root:root /etc/patroni/env.conf; chmod 600 /etc/patroni/env.conf)" \
                 "$(envconf "echo A=1 >env.conf && chmod 600 env.conf && chown nobody env.conf")"
         rm -rf "$T/etc/patroni" && mkdir -p "$T/etc/patroni"
-        /usr/bin/python3 - "$tk" "$T/etc/patroni" <<'PY'
-import importlib.machinery, importlib.util, os, sys
-loader = importlib.machinery.SourceFileLoader("tk", sys.argv[1])
-spec = importlib.util.spec_from_loader("tk", loader)
-tk = importlib.util.module_from_spec(spec)
-loader.exec_module(tk)
-tk.PATRONI_DIR = sys.argv[2]
-tk.ENV_CONF = sys.argv[2] + "/env.conf"
+        tk_python <<'PY'
+import os
 pids = []
 for i in range(8):  # eight handovers at once, each reading env.conf and adding its own line
     pid = os.fork()
