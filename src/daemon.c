@@ -265,9 +265,9 @@ static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
                 f->config_present = it->memo.config_known;
                 f->config_hash = it->memo.config_hash;
         }
-        if (f->config_present)
-                it->absent_since = 0;
-        else if (it->memo.config_known) {
+        if (f->config_present || !it->memo.config_known)
+                it->absent_since = 0; /* nothing is waited for */
+        else {
                 if (it->absent_since == 0)
                         it->absent_since = ev_now(d->loop);
                 f->absence_settled = (ev_now(d->loop) - it->absent_since) * 1000.0 >= d->settings->removal_settle_ms;
@@ -506,6 +506,8 @@ static unsigned step(Daemon *d, Item *it, bool retry, Gathered *g) {
         actions = reconcile_decide(&g->facts, &it->memo, &policy, &next);
         config_new = g->facts.config_present && (!it->memo.config_known || it->memo.config_hash != g->facts.config_hash);
         it->memo = next;
+        if (!it->memo.config_known)
+                it->absent_since = 0; /* stopped, or never known: no removal to wait for */
         report(d, it, g, config_new);
         apply(d, it, actions, g);
         return actions;
