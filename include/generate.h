@@ -7,6 +7,7 @@
 
 #include "dcs.h"
 #include "hostinfo.h"
+#include "patroniconf.h"
 #include "pgcommon.h"
 #include "render.h"
 
@@ -89,6 +90,7 @@ typedef struct GenOutput {
         int port, api_port;
         int restapi_port; /* what restapi.listen says after rendering */
         bool loopback; /* the host address is loopback: Patroni will reject it */
+        PatroniConf conf; /* the rendered configuration as patroniconf_parse() reads it */
 } GenOutput;
 
 void gen_output_done(GenOutput *o);

@@ -34,7 +34,13 @@ int yaml_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_
 /* Parse TEXT into events. On a syntax error, or past the bounds above, -EINVAL and ERR says what and where. */
 int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err);
 
-/* Only check that TEXT parses within the bounds above, before handing it to libyaml's document loader. */
+/*
+ * What yaml_parser_load() makes of TEXT's first document, in one pass and within the bounds above (aliases
+ * become shared nodes). -EINVAL and ERR on a syntax error or past the bounds; *DOC to yaml_document_delete().
+ */
+int yaml_document_load_bounded(const char *text, size_t size, yaml_document_t *doc, YamlError *err);
+
+/* Only check that TEXT parses within the bounds above. */
 int yaml_text_check_bounds(const char *text, size_t size, YamlError *err);
 
 /* Emit events (copied) as block-style UTF-8 YAML without line folding. */

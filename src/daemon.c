@@ -35,6 +35,7 @@ typedef struct Claims {
         bool valid;
         uint64_t for_hash; /* the configuration content this was read from */
         PatroniConf conf;
+        uint64_t key[3];   /* data directory, namespace and scope, port: hashed (0 if none), compared first */
 } Claims;
 
 typedef struct Item {
@@ -140,6 +141,20 @@ static void claims_done(Claims *c) {
         *c = (Claims){};
 }
 
+static uint64_t hash_str(const char *a, const char *b) {
+        return !a || !b ? 0 : hash_bytes(hash_bytes(HASH_INIT, a, strlen(a) + 1), b, strlen(b) + 1);
+}
+
+/* Claims of CONF (taken over), read from content hashed to FOR_HASH. */
+static void claims_set(Claims *c, uint64_t for_hash, PatroniConf *conf) {
+        claims_done(c);
+        *c = (Claims){ .valid = true, .for_hash = for_hash, .conf = *conf };
+        *conf = (PatroniConf){};
+        c->key[0] = hash_str("", c->conf.data_dir);
+        c->key[1] = hash_str(c->conf.namespace, c->conf.scope);
+        c->key[2] = (uint64_t) c->conf.postgresql_port;
+}
+
 static void item_free(Daemon *d, Item *it) {
         ev_timer_stop(d->loop, &it->settle);
         ev_timer_stop(d->loop, &it->config_settle);
@@ -200,13 +215,13 @@ typedef struct Gathered {
 /* Read what a configuration claims (data directory, scope, ports) when its content is new to us. */
 static void read_claims(Item *it, const char *text, size_t size, uint64_t hash) {
         _cleanup_free_ char *msg = NULL;
+        PatroniConf conf = {};
 
         if (it->claims.valid && it->claims.for_hash == hash)
                 return;
-        claims_done(&it->claims);
-        it->claims = (Claims){ .valid = true, .for_hash = hash };
-        if (patroniconf_parse(text, size, false, &it->claims.conf, &msg) < 0)
-                it->claims.conf = (PatroniConf){}; /* unreadable YAML claims nothing; Patroni will refuse it */
+        if (patroniconf_parse(text, size, false, &conf, &msg) < 0)
+                conf = (PatroniConf){}; /* unreadable YAML claims nothing; Patroni will refuse it */
+        claims_set(&it->claims, hash, &conf);
 }
 
 /* Does a configuration the daemon already runs claim what IT's does? The first one keeps it. */
@@ -214,7 +229,10 @@ static const Item *find_conflict(const Daemon *d, const Item *it, char *what, si
         for (size_t i = 0; i < d->n_items; i++) {
                 const Item *o = d->items[i];
 
-                if (o != it && o->memo.config_known && !o->memo.conflict_logged && o->claims.valid &&
+                const uint64_t *a = it->claims.key, *b = o->claims.key;
+                if (o == it || !o->memo.config_known || o->memo.conflict_logged || !o->claims.valid)
+                        continue;
+                if (((a[0] && a[0] == b[0]) || (a[1] && a[1] == b[1]) || (a[2] && a[2] == b[2])) &&
                     patroniconf_same_cluster(&it->claims.conf, &o->claims.conf, what, size))
                         return o;
         }
@@ -611,6 +629,11 @@ static void reconcile_items(Daemon *d, Item **items, size_t n_items, bool retry)
         for (size_t i = 0; i < n; i++) {
                 Gathered g;
                 report_generated(d, todo[i], &outs[i], &errs[i]);
+                if (errs[i].status == GEN_OK && !d->opts.dry_run) {
+                        /* What it claims is known from rendering it: not parsed again when it is read back. */
+                        claims_set(&todo[i]->claims, hash_bytes(HASH_INIT, outs[i].config, outs[i].config_size),
+                                   &outs[i].conf);
+                }
                 /* The configuration is there now (or another's is): decide again, which starts the unit. */
                 (void) step(d, todo[i], false, &g);
                 pgcluster_done(&g.cluster);

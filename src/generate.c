@@ -26,6 +26,7 @@ void gen_error_done(GenError *e) {
 }
 
 void gen_output_done(GenOutput *o) {
+        patroniconf_done(&o->conf);
         free(o->config);
         free(o->vip);
         *o = (GenOutput){};
@@ -515,7 +516,7 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
                         return r;
                 }
         }
-        patroniconf_done(&pc);
+        out->conf = pc; /* what it says of itself, for whoever wrote it not to parse it again */
         return 0;
 }
 

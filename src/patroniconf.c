@@ -336,34 +336,22 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
 }
 
 int patroniconf_parse(const char *text, size_t size, bool strict, PatroniConf *ret, char **ret_error) {
-        yaml_parser_t p;
         yaml_document_t d;
+        YamlError err = {};
         PatroniConf c = {};
         int r;
 
         *ret_error = NULL;
-        YamlError bounds = {};
-        r = yaml_text_check_bounds(text, size, &bounds);
-        if (r < 0 && (r != -EINVAL || bounds.over_bounds)) { /* a syntax error: the loader below says it */
-                if (r == -EINVAL && asprintf(ret_error, "line %zu, column %zu: %s", bounds.line, bounds.column,
-                                             bounds.message) < 0)
+        /* Files others write, too: one bounded pass, no quadratic scanning of deep nesting. */
+        r = yaml_document_load_bounded(text, size, &d, &err);
+        if (r < 0) {
+                if (r == -EINVAL && asprintf(ret_error, "line %zu, column %zu: %s", err.line, err.column,
+                                             err.message) < 0)
                         *ret_error = NULL;
-                return r;
-        }
-        if (!yaml_parser_initialize(&p))
-                return -ENOMEM;
-        yaml_parser_set_input_string(&p, (const unsigned char *) text, size);
-        if (!yaml_parser_load(&p, &d)) {
-                r = p.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
-                if (r == -EINVAL && asprintf(ret_error, "line %zu, column %zu: %s", p.problem_mark.line + 1,
-                                             p.problem_mark.column + 1, strna(p.problem)) < 0)
-                        *ret_error = NULL;
-                yaml_parser_delete(&p);
                 return r;
         }
         r = collect(&d, yaml_document_get_root_node(&d), strict, &c, ret_error);
         yaml_document_delete(&d);
-        yaml_parser_delete(&p);
         if (r < 0) {
                 patroniconf_done(&c);
                 return r;

@@ -173,6 +173,137 @@ int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *e
         return parse_bounded(text, size, push_event, e, err);
 }
 
+/* Building a document from bounded events: what yaml_parser_load() does, within the same bounds. */
+typedef struct Loader {
+        yaml_document_t *doc;
+        bool started, done;
+        int stack[YAML_MAX_DEPTH + 2]; /* open collections */
+        int pending_key[YAML_MAX_DEPTH + 2]; /* a mapping's key waiting for its value, 0 if none */
+        size_t depth;
+        struct {
+                char *name;
+                int id;
+        } *anchors;
+        size_t n_anchors;
+        YamlError *err;
+} Loader;
+
+static int loader_fail(Loader *l, const char *problem, yaml_mark_t mark) {
+        set_error(l->err, problem, NULL, mark);
+        return -EINVAL;
+}
+
+static int loader_add(Loader *l, int id, const yaml_char_t *anchor, const yaml_event_t *ev) {
+        yaml_node_t *n = yaml_document_get_node(l->doc, id);
+
+        n->start_mark = ev->start_mark; /* the API leaves them empty: errors and ordering need them */
+        n->end_mark = ev->end_mark;
+        if (anchor) {
+                void *p = reallocarray(l->anchors, l->n_anchors + 1, sizeof(*l->anchors));
+                if (!p)
+                        return -ENOMEM;
+                l->anchors = p;
+                if (!(l->anchors[l->n_anchors].name = strdup((const char *) anchor)))
+                        return -ENOMEM;
+                l->anchors[l->n_anchors++].id = id;
+        }
+        return 0;
+}
+
+/* Hang node ID under the open collection, if any (the first node is the root). */
+static int loader_attach(Loader *l, int id) {
+        int parent, ok = 1;
+
+        if (l->depth == 0)
+                return 0;
+        parent = l->stack[l->depth - 1];
+        if (yaml_document_get_node(l->doc, parent)->type == YAML_SEQUENCE_NODE)
+                ok = yaml_document_append_sequence_item(l->doc, parent, id);
+        else if (!l->pending_key[l->depth - 1])
+                l->pending_key[l->depth - 1] = id;
+        else {
+                ok = yaml_document_append_mapping_pair(l->doc, parent, l->pending_key[l->depth - 1], id);
+                l->pending_key[l->depth - 1] = 0;
+        }
+        return ok ? 0 : -ENOMEM;
+}
+
+static int load_event(void *userdata, yaml_event_t *ev) {
+        Loader *l = userdata;
+        int id = 0, r = 0;
+
+        if (l->done) {
+                yaml_event_delete(ev);
+                return 0; /* only the first document, as yaml_parser_load() */
+        }
+        switch (ev->type) {
+        case YAML_DOCUMENT_START_EVENT:
+                l->started = yaml_document_initialize(l->doc, NULL, NULL, NULL, 1, 1);
+                r = l->started ? 0 : -ENOMEM;
+                break;
+        case YAML_DOCUMENT_END_EVENT:
+                l->done = true;
+                break;
+        case YAML_SCALAR_EVENT:
+                id = yaml_document_add_scalar(l->doc, ev->data.scalar.tag, ev->data.scalar.value,
+                                              (int) ev->data.scalar.length, ev->data.scalar.style);
+                r = !id ? -ENOMEM : loader_add(l, id, ev->data.scalar.anchor, ev);
+                if (r >= 0)
+                        r = loader_attach(l, id);
+                break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+                if (ev->type == YAML_SEQUENCE_START_EVENT)
+                        id = yaml_document_add_sequence(l->doc, ev->data.sequence_start.tag,
+                                                        ev->data.sequence_start.style);
+                else
+                        id = yaml_document_add_mapping(l->doc, ev->data.mapping_start.tag,
+                                                       ev->data.mapping_start.style);
+                r = !id ? -ENOMEM
+                        : loader_add(l, id,
+                                     ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
+                                                                           : ev->data.mapping_start.anchor,
+                                     ev);
+                if (r >= 0)
+                        r = loader_attach(l, id);
+                if (r >= 0) {
+                        l->stack[l->depth] = id;
+                        l->pending_key[l->depth++] = 0;
+                }
+                break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+                l->depth--;
+                break;
+        case YAML_ALIAS_EVENT:
+                for (size_t i = l->n_anchors; i > 0 && !id; i--) /* the latest anchor of that name */
+                        if (streq(l->anchors[i - 1].name, (const char *) ev->data.alias.anchor))
+                                id = l->anchors[i - 1].id;
+                r = id ? loader_attach(l, id) : loader_fail(l, "found undefined alias", ev->start_mark);
+                break;
+        default:
+                break;
+        }
+        yaml_event_delete(ev);
+        return r;
+}
+
+int yaml_document_load_bounded(const char *text, size_t size, yaml_document_t *doc, YamlError *err) {
+        Loader l = { .doc = doc, .err = err };
+        int r;
+
+        *doc = (yaml_document_t){};
+        r = parse_bounded(text, size, load_event, &l, err);
+        for (size_t i = 0; i < l.n_anchors; i++)
+                free(l.anchors[i].name);
+        free(l.anchors);
+        if (r >= 0 && !l.started) /* an empty stream: a document without a root, as yaml_parser_load() gives */
+                r = yaml_document_initialize(doc, NULL, NULL, NULL, 1, 1) ? 0 : -ENOMEM;
+        else if (r < 0 && l.started)
+                yaml_document_delete(doc);
+        return r;
+}
+
 int yaml_text_check_bounds(const char *text, size_t size, YamlError *err) {
         return parse_bounded(text, size, NULL, NULL, err);
 }

@@ -103,7 +103,7 @@ START_TEST(test_patroniconf_errors) {
                 { "scope: x\nname: n\n", "\"restapi\" must be a mapping" },
                 { GOOD "etcd: {host: 'a:1'}\n", "line 7, column 7: more than one DCS section (\"etcd\")" },
                 { "scope: ''\n", "line 1, column 8: \"scope\" is missing or empty" },
-                { "a: [\n", "line 2, column 1: did not find expected node content" },
+                { "a: [\n", "line 2, column 1: did not find expected node content while parsing a flow node" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
                 PatroniConf c = {};
