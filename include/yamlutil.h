@@ -15,7 +15,6 @@ typedef struct YamlEvents {
 typedef struct YamlError {
         char message[256];
         size_t line, column; /* 1-based, 0 if unknown */
-        bool over_bounds;    /* valid so far, but past YAML_MAX_DEPTH or YAML_MAX_ALIASES */
 } YamlError;
 
 void yaml_events_done(YamlEvents *e);
@@ -39,9 +38,6 @@ int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *e
  * become shared nodes). -EINVAL and ERR on a syntax error or past the bounds; *DOC to yaml_document_delete().
  */
 int yaml_document_load_bounded(const char *text, size_t size, yaml_document_t *doc, YamlError *err);
-
-/* Only check that TEXT parses within the bounds above. */
-int yaml_text_check_bounds(const char *text, size_t size, YamlError *err);
 
 /* Emit events (copied) as block-style UTF-8 YAML without line folding. */
 int yaml_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size);

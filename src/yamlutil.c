@@ -112,7 +112,7 @@ static void set_error(YamlError *err, const char *problem, const char *context, 
 
 /*
  * Parse TEXT event by event within YAML_MAX_DEPTH and YAML_MAX_ALIASES, handing each event to FN (which
- * takes ownership), or deleting it when FN is NULL. libyaml's scanner does work proportional to the
+ * takes ownership). libyaml's scanner does work proportional to the
  * nesting depth for every token, so unbounded nesting costs quadratic time: the depth is checked as
  * each collection opens, and the parse stops there.
  */
@@ -148,16 +148,11 @@ static int parse_bounded(const char *text, size_t size, int (*fn)(void *, yaml_e
                         set_error(err, depth > YAML_MAX_DEPTH ? "nested more than " STRINGIFY(YAML_MAX_DEPTH) " levels deep"
                                                               : "more than " STRINGIFY(YAML_MAX_ALIASES) " aliases",
                                   NULL, ev.start_mark);
-                        if (err)
-                                err->over_bounds = true;
                         yaml_event_delete(&ev);
                         r = -EINVAL;
                         break;
                 }
-                if (fn)
-                        r = fn(userdata, &ev);
-                else
-                        yaml_event_delete(&ev);
+                r = fn(userdata, &ev);
                 if (r < 0 || end)
                         break;
         }
@@ -302,10 +297,6 @@ int yaml_document_load_bounded(const char *text, size_t size, yaml_document_t *d
         else if (r < 0 && l.started)
                 yaml_document_delete(doc);
         return r;
-}
-
-int yaml_text_check_bounds(const char *text, size_t size, YamlError *err) {
-        return parse_bounded(text, size, NULL, NULL, err);
 }
 
 typedef struct Buffer {
