@@ -4,17 +4,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pgcommon.h"
+
 /* The daemon's settings: /etc/patroni/patroni-debiand.yml, every key optional. */
 
 #define SETTINGS_PATH "/etc/patroni/patroni-debiand.yml"
 #define SETTINGS_DEFAULT_UNIT "patroni@%i.service"
 #define UNIT_NAME_MAX 255 /* systemd's limit */
-
-typedef enum StartConfMode {
-        START_CONF_MODE_MANUAL,
-        START_CONF_MODE_DISABLED,
-        START_CONF_MODE_KEEP,
-} StartConfMode;
 
 typedef struct Settings {
         char *path;       /* the file read, or NULL when it does not exist (all defaults) */
@@ -27,7 +23,7 @@ typedef struct Settings {
         unsigned settle_ms;        /* quiet time before a new cluster is acted on (default 1000) */
         unsigned config_settle_ms; /* quiet time after a change in /etc/patroni (default 200) */
         unsigned removal_settle_ms; /* how long a configuration must stay away before its unit stops (default 5000) */
-        StartConfMode start_conf;  /* start.conf for clusters handed over to Patroni (default manual) */
+        StartConf start_conf;      /* start.conf for clusters handed over: manual (default), disabled, keep */
         bool takeover;             /* hand clusters that have data over to Patroni (default true) */
         char *template;            /* template path, NULL: /etc/patroni/config.yml.in, else packaged */
         char *unit;                /* unit name pattern, %i is VERSION-CLUSTER */
@@ -53,4 +49,3 @@ bool settings_in_scope(const Settings *s, const char *version, const char *clust
 /* The unit for VERSION-CLUSTER: the pattern with %i replaced. */
 int settings_unit_name(const Settings *s, const char *version, const char *cluster, char *buf, size_t size);
 
-const char *start_conf_mode_to_string(StartConfMode m);

@@ -11,23 +11,22 @@
 #include "pgcommon.h"
 #include "render.h"
 
-#define PATRONI_DIR "/etc/patroni"
 #define PATRONI_TEMPLATE PATRONI_DIR "/config.yml.in"
 #define PATRONI_VIP_TEMPLATE PATRONI_DIR "/vip.in"
 #define PATRONI_ENV_CONF PATRONI_DIR "/env.conf" /* secrets, read by patroni@.service as its EnvironmentFile */
 #define PATRONI_CONFIG_MODE 0640
-#define API_PORT_OFFSET 2576
-#define GEN_TEMP_MAX_AGE_S 60 /* another process's write takes far less than this */ /* 8008 - 5432, as Debian's pg_createconfig_patroni */
+#define API_PORT_OFFSET 2576  /* 8008 - 5432, as Debian's pg_createconfig_patroni */
+#define GEN_TEMP_MAX_AGE_S 60 /* another process's write takes far less than this */
 
-/* Exit codes of patroni-debianctl generate, and the daemon's error classes. */
+/* Why generating failed. patroni-debianctl maps these to its exit statuses. */
 typedef enum GenStatus {
-        GEN_OK = 0,
-        GEN_FAILED = 1,        /* out of memory, unexpected system errors */
-        GEN_USAGE = 2,         /* bad arguments */
-        GEN_NO_VERSION = 3,    /* no /usr/lib/postgresql/VERSION/bin */
-        GEN_EXISTS = 4,        /* the configuration exists (no --force) */
-        GEN_INVALID_INPUT = 5, /* template, DCS, pg-common files, port in use, rendered result */
-        GEN_WRITE_FAILED = 6,  /* cannot write /etc/patroni/V-C.yml */
+        GEN_OK,
+        GEN_FAILED,        /* out of memory, unexpected system errors */
+        GEN_BAD_REQUEST,   /* the request itself: version, port, address, VIP */
+        GEN_NO_VERSION,    /* no /usr/lib/postgresql/VERSION/bin */
+        GEN_EXISTS,        /* the configuration exists (no --force) */
+        GEN_INVALID_INPUT, /* template, DCS, pg-common files, port in use, rendered result */
+        GEN_WRITE_FAILED,  /* cannot write /etc/patroni/V-C.yml */
 } GenStatus;
 
 typedef struct GenError {

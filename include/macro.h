@@ -100,3 +100,15 @@ static inline unsigned long long hash_bytes(unsigned long long h, const void *p,
         }
         return h;
 }
+
+/* A TCP port number, 1..65535, and nothing else; -EINVAL otherwise. */
+static inline int parse_port(const char *s) {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || *end || end == s || v < 1 || v > 65535)
+                return -EINVAL;
+        return (int) v;
+}

@@ -4,6 +4,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Where Patroni's configurations live, one VERSION-CLUSTER.yml per cluster (as Debian's patroni package has it). */
+#define PATRONI_DIR "/etc/patroni"
+
 /* What we need to know of a Patroni YAML configuration, ours or an admin's. */
 typedef struct PatroniConf {
         char *scope;

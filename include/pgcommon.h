@@ -18,6 +18,7 @@ typedef enum StartConf {
         START_CONF_AUTO,
         START_CONF_MANUAL,
         START_CONF_DISABLED,
+        START_CONF_KEEP, /* the start_conf setting only: leave start.conf as it is; never in a start.conf */
         _START_CONF_INVALID = -1,
 } StartConf;
 
@@ -40,6 +41,10 @@ typedef struct PgClusterList {
 bool pgcommon_version_valid(const char *s);
 bool pgcommon_cluster_name_valid(const char *s);
 int pgcommon_version_compare(const char *a, const char *b);
+/* PATTERN with its one "%i" replaced by the instance name VERSION-CLUSTER, as systemd expands it in a
+ * template unit: "patroni@%i.service" -> "patroni@15-main.service". -EINVAL without "%i". */
+int pgcommon_unit_name(const char *pattern, const char *version, const char *cluster, char *buf, size_t size);
+
 const char *start_conf_to_string(StartConf s);
 StartConf start_conf_from_string(const char *s);
 

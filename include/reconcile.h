@@ -16,6 +16,8 @@
  *                                        start it if known to be stopped
  *  config claims the data directory,     never started or reloaded; logged once
  *  scope or port of another one
+ *  config unreadable                     as if unchanged; said once until it changes
+ *  config new or changed                 inspect it (mode, DCS section): said once
  *  config absent, not yet for long       wait (an editor's save, a rename)
  *  config absent for removal_settle_ms   stop the unit; remember the cluster's
  *                                        signature as removed by the admin
@@ -43,8 +45,9 @@ typedef struct ClusterFacts {
         bool retry;           /* start-up or reload: try again what failed before */
         bool config_present;  /* /etc/patroni/V-C.yml */
         uint64_t config_hash;
+        bool config_read_error; /* it exists but cannot be read: present and hash are the memo's */
         bool config_conflict;   /* another configuration already claims its data directory, scope or port */
-        bool absence_settled;   /* the configuration has been absent for removal_settle_ms */
+        uint64_t now_ms;        /* a monotonic clock, for how long a configuration has been absent */
         bool config_dir_present; /* /etc/patroni: where configurations are generated */
         bool cluster_present;  /* /etc/postgresql/V/C/ */
         bool cluster_ready;    /* postgresql.conf with a port, readable, settled, not open for writing */
@@ -65,9 +68,12 @@ typedef struct ClusterMemo {
         uint64_t removed_sig;
         bool tried;          /* generating was decided for the cluster as it was at tried_sig */
         uint64_t tried_sig;
+        bool absent;            /* its known configuration is gone since absent_since_ms: a removal, if it lasts */
+        uint64_t absent_since_ms;
         bool skip_logged;
         bool takeover_off_logged;
         bool conflict_logged;
+        bool read_warned;
 } ClusterMemo;
 
 typedef enum Action {
@@ -84,12 +90,18 @@ typedef enum Action {
         ACTION_WAIT_REMOVAL = 1 << 10,    /* absent, but not for long yet: decide again when it has been */
         ACTION_REMEMBER_REMOVAL = 1 << 11, /* keep the removal across restarts */
         ACTION_FORGET_REMOVAL = 1 << 12,
+        ACTION_LOG_READ_ERROR = 1 << 13,  /* its configuration cannot be read */
+        ACTION_INSPECT_CONFIG = 1 << 14,  /* new or changed: warn about its mode, note its DCS section */
 } Action;
+
+/* What the unit manager is asked to do: a failure of one of these is tried again. */
+#define ACTIONS_UNIT (ACTION_START | ACTION_RELOAD | ACTION_STOP | ACTION_TAKEOVER)
 
 typedef struct Policy {
         bool autostart;
         bool reload_on_change;
         bool takeover;
+        unsigned removal_settle_ms; /* how long a configuration must stay away before its unit is stopped */
 } Policy;
 
 /* Returns a set of Action bits; *next is the memo to keep. */

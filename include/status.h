@@ -29,8 +29,5 @@ void status_units(StatusRow *rows, size_t n, const Settings *s);
 /* Each reachable member's role and state from GET /patroni, all at once, within TIMEOUT_MS. */
 void status_patroni(StatusRow *rows, size_t n, int timeout_ms);
 
-/* "Leader running" from a /patroni response body; -EINVAL if it is not one. */
-int status_member_from_json(const char *body, char *buf, size_t size);
-
 void status_print_table(FILE *f, const StatusRow *rows, size_t n);
 void status_print_json(FILE *f, const StatusRow *rows, size_t n);

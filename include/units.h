@@ -37,16 +37,3 @@ UnitBackend *units_dry_run_new(FILE *out);
 int units_request(UnitBackend *b, UnitVerb verb, const char *unit, const char *cluster);
 UnitState units_state(UnitBackend *b, const char *unit);
 UnitBackend *units_free(UnitBackend *b);
-
-struct ev_loop;
-
-/*
- * systemd over the system bus, on the daemon's libev loop. Calls are
- * asynchronous; each job's result (JobRemoved) is logged with its unit and
- * cluster. A start is preceded by ResetFailedUnit; a reload is
- * ReloadOrRestartUnit (a stopped unit is started). Unit states come from
- * ListUnitsByPatterns and job results. If the bus goes away, requests wait
- * and are sent again after reconnecting (with backoff); when systemd
- * re-executes, the subscription and states are renewed.
- */
-int units_bus_new(struct ev_loop *loop, UnitBackend **ret);

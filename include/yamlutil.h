@@ -17,11 +17,11 @@ typedef struct YamlError {
         size_t line, column; /* 1-based, 0 if unknown */
 } YamlError;
 
-void yaml_events_done(YamlEvents *e);
-int yaml_event_copy(yaml_event_t *dst, const yaml_event_t *src);
-int yaml_events_push(YamlEvents *e, yaml_event_t *ev); /* takes ownership, even on failure */
-int yaml_events_push_copy(YamlEvents *e, const yaml_event_t *ev);
-int yaml_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_t style);
+void yamlutil_events_done(YamlEvents *e);
+int yamlutil_event_copy(yaml_event_t *dst, const yaml_event_t *src);
+int yamlutil_events_push(YamlEvents *e, yaml_event_t *ev); /* takes ownership, even on failure */
+int yamlutil_events_push_copy(YamlEvents *e, const yaml_event_t *ev);
+int yamlutil_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_t style);
 
 /*
  * Bounds on what a YAML file may make us do: the files parsed here may be written by someone other than
@@ -31,19 +31,30 @@ int yaml_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_
 #define YAML_MAX_ALIASES 1000
 
 /* Parse TEXT into events. On a syntax error, or past the bounds above, -EINVAL and ERR says what and where. */
-int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err);
+int yamlutil_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err);
 
 /*
  * What yaml_parser_load() makes of TEXT's first document, in one pass and within the bounds above (aliases
  * become shared nodes). -EINVAL and ERR on a syntax error or past the bounds; *DOC to yaml_document_delete().
  */
-int yaml_document_load_bounded(const char *text, size_t size, yaml_document_t *doc, YamlError *err);
+int yamlutil_load_bounded(const char *text, size_t size, yaml_document_t *doc, YamlError *err);
 
 /* Emit events (copied) as block-style UTF-8 YAML without line folding. */
-int yaml_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size);
+/* Where an emitter writes: a growing NUL-terminated string; OOM set once an append failed. */
+typedef struct YamlBuffer {
+        char *data;
+        size_t size, alloc;
+        bool oom;
+} YamlBuffer;
+/* libyaml's output handler over a YamlBuffer: 1 on success, 0 out of memory. */
+int yamlutil_buffer_write(void *userdata, unsigned char *data, size_t size);
+/* An emitter that writes into B as this project writes YAML: UTF-8 as is, no folding, indent 2. */
+int yamlutil_emitter_init(yaml_emitter_t *em, YamlBuffer *b);
+
+int yamlutil_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size);
 
 /* Index of the event that closes the collection opened at I (or I for a scalar/alias). */
-size_t yaml_events_node_end(const YamlEvents *e, size_t i);
+size_t yamlutil_events_node_end(const YamlEvents *e, size_t i);
 
 /*
  * Would a plain scalar with this text load as a string under YAML 1.1
@@ -55,10 +66,10 @@ typedef struct YamlResolver {
         bool ready;
 } YamlResolver;
 
-int yaml_resolver_init(YamlResolver *r);
-void yaml_resolver_done(YamlResolver *r);
-bool yaml_resolver_plain_is_string(const YamlResolver *r, const char *s);
-bool yaml_is_integer(const char *s);
+int yamlutil_resolver_init(YamlResolver *r);
+void yamlutil_resolver_done(YamlResolver *r);
+bool yamlutil_resolver_plain_is_string(const YamlResolver *r, const char *s);
+bool yamlutil_is_integer(const char *s);
 
 /* Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-bool yaml_utf8_valid(const char *s);
+bool yamlutil_utf8_valid(const char *s);

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "bus.h"
 #include "units.h"
 
 #define SYSTEMD_SERVICE "org.freedesktop.systemd1"
@@ -22,7 +23,7 @@ typedef struct Request {
         UnitVerb verb;
         char unit[256], cluster[100];
         char *job; /* object path, once systemd queued it */
-        struct Bus *bus;
+        struct Bus *owner;
         sd_bus_slot *slot;
         struct Request *next;
 } Request;
@@ -35,7 +36,7 @@ typedef struct StateEntry {
 typedef struct Bus {
         UnitBackend base;
         struct ev_loop *loop;
-        sd_bus *bus;
+        sd_bus *conn; /* the connection; NULL while disconnected */
         ev_io io;
         ev_timer timeout;
         ev_prepare prepare;
@@ -155,7 +156,7 @@ static void log_unit_state(Bus *b, const char *unit, const char *cluster);
 
 static int on_job_queued(sd_bus_message *m, void *userdata, sd_bus_error *e) {
         Request *q = userdata;
-        Bus *b = q->bus;
+        Bus *b = q->owner;
         const sd_bus_error *err;
         const char *job;
         (void) e;
@@ -267,7 +268,7 @@ static void log_unit_state(Bus *b, const char *unit, const char *cluster) {
         }
         snprintf(sq->unit, sizeof(sq->unit), "%s", unit);
         snprintf(sq->cluster, sizeof(sq->cluster), "%s", cluster);
-        if (sd_bus_call_method_async(b->bus, NULL, SYSTEMD_SERVICE, path, "org.freedesktop.DBus.Properties", "GetAll",
+        if (sd_bus_call_method_async(b->conn, NULL, SYSTEMD_SERVICE, path, "org.freedesktop.DBus.Properties", "GetAll",
                                      on_unit_props, sq, "s", "org.freedesktop.systemd1.Unit") < 0)
                 free(sq);
 }
@@ -277,17 +278,17 @@ static int send_one(Bus *b, Request *q) {
 
         if (q->verb == UNIT_START) {
                 /* A unit left failed would refuse nothing, but its state would stay "failed": clear it. */
-                r = sd_bus_call_method_async(b->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                r = sd_bus_call_method_async(b->conn, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                              "ResetFailedUnit", NULL, NULL, "s", q->unit);
                 if (r < 0)
                         return r;
         }
-        return sd_bus_call_method_async(b->bus, &q->slot, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER,
+        return sd_bus_call_method_async(b->conn, &q->slot, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                         method_of(q->verb), on_job_queued, q, "ss", q->unit, "replace");
 }
 
 static void send_queue(Bus *b) {
-        while (b->bus && b->queue) {
+        while (b->conn && b->queue) {
                 Request *q = b->queue;
                 int r;
 
@@ -310,9 +311,9 @@ static void send_queue(Bus *b) {
 static void process(Bus *b) {
         int r;
 
-        while (b->bus && (r = sd_bus_process(b->bus, NULL)) > 0)
+        while (b->conn && (r = sd_bus_process(b->conn, NULL)) > 0)
                 ;
-        if (b->bus && (r < 0 || !sd_bus_is_open(b->bus)))
+        if (b->conn && (r < 0 || !sd_bus_is_open(b->conn)))
                 bus_disconnect(b, r < 0 ? r : -ECONNRESET);
 }
 
@@ -336,9 +337,9 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents) {
         int events;
         (void) revents;
 
-        if (!b->bus)
+        if (!b->conn)
                 return;
-        events = sd_bus_get_events(b->bus);
+        events = sd_bus_get_events(b->conn);
         if (events >= 0) {
                 int want = ((events & POLLIN) ? EV_READ : 0) | ((events & POLLOUT) ? EV_WRITE : 0);
                 if (want != (b->io.events & (EV_READ | EV_WRITE))) {
@@ -348,7 +349,7 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents) {
                 }
         }
         ev_timer_stop(loop, &b->timeout);
-        if (sd_bus_get_timeout(b->bus, &until) >= 0 && until != UINT64_MAX) {
+        if (sd_bus_get_timeout(b->conn, &until) >= 0 && until != UINT64_MAX) {
                 uint64_t now;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
                 now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
@@ -389,9 +390,9 @@ static int on_systemd_owner(sd_bus_message *m, void *userdata, sd_bus_error *e) 
                 return 0;
         /* systemd re-executed: it forgot our subscription and its queued jobs. */
         log_info("systemd is back on the bus; renewing the subscription and sending pending requests again.");
-        (void) sd_bus_call_method_async(b->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe",
+        (void) sd_bus_call_method_async(b->conn, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe",
                                         NULL, NULL, "");
-        (void) sd_bus_call_method_async(b->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER,
+        (void) sd_bus_call_method_async(b->conn, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                         "ListUnitsByPatterns", on_unit_list, b, "asas", 0, 1, STATE_PATTERN);
         requeue_in_flight(b);
         send_queue(b);
@@ -416,14 +417,14 @@ static void on_reconnect(struct ev_loop *loop, ev_timer *t, int revents) {
 }
 
 static void bus_disconnect(Bus *b, int error) {
-        if (!b->bus)
+        if (!b->conn)
                 return;
         log_warning_errno(error, "Lost the system bus: %m, reconnecting in %.1fs.", b->backoff);
         ev_io_stop(b->loop, &b->io);
         ev_timer_stop(b->loop, &b->timeout);
         ev_prepare_stop(b->loop, &b->prepare);
         requeue_in_flight(b);
-        b->bus = sd_bus_flush_close_unref(b->bus);
+        b->conn = sd_bus_flush_close_unref(b->conn);
         b->states_known = false;
         schedule_reconnect(b);
 }
@@ -434,32 +435,32 @@ static int bus_connect(Bus *b) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_open_system(&b->bus);
+        r = sd_bus_open_system(&b->conn);
         if (r < 0)
                 return r;
         /* Matches first, then Subscribe: no JobRemoved can slip between. */
-        r = sd_bus_match_signal(b->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved",
+        r = sd_bus_match_signal(b->conn, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved",
                                 on_job_removed, b);
         if (r >= 0)
-                r = sd_bus_add_match(b->bus, NULL,
+                r = sd_bus_add_match(b->conn, NULL,
                                      "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                                      "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
                                      "arg0='" SYSTEMD_SERVICE "'",
                                      on_systemd_owner, b);
         if (r >= 0)
-                r = sd_bus_call_method(b->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &error,
+                r = sd_bus_call_method(b->conn, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &error,
                                        NULL, "");
         if (r >= 0)
-                r = sd_bus_call_method(b->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "ListUnitsByPatterns",
+                r = sd_bus_call_method(b->conn, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "ListUnitsByPatterns",
                                        &error, &reply, "asas", 0, 1, STATE_PATTERN);
         if (r >= 0)
                 r = read_unit_list(b, reply);
         sd_bus_error_free(&error);
         if (r < 0) {
-                b->bus = sd_bus_flush_close_unref(b->bus);
+                b->conn = sd_bus_flush_close_unref(b->conn);
                 return r;
         }
-        ev_io_init(&b->io, on_io, sd_bus_get_fd(b->bus), EV_READ);
+        ev_io_init(&b->io, on_io, sd_bus_get_fd(b->conn), EV_READ);
         b->io.data = b;
         ev_io_start(b->loop, &b->io);
         ev_prepare_start(b->loop, &b->prepare);
@@ -475,7 +476,7 @@ static int bus_request(UnitBackend *base, UnitVerb verb, const char *unit, const
         if (!q)
                 return -ENOMEM;
         q->verb = verb;
-        q->bus = b;
+        q->owner = b;
         snprintf(q->unit, sizeof(q->unit), "%s", unit);
         snprintf(q->cluster, sizeof(q->cluster), "%s", cluster);
         list_append(&b->queue, q);
@@ -505,9 +506,9 @@ static void bus_free(UnitBackend *base) {
                         *l = q->next;
                         request_free(q);
                 }
-        if (b->bus) {
-                (void) sd_bus_flush(b->bus); /* requests already handed over go out */
-                b->bus = sd_bus_close_unref(b->bus);
+        if (b->conn) {
+                (void) sd_bus_flush(b->conn); /* requests already handed over go out */
+                b->conn = sd_bus_close_unref(b->conn);
         }
         states_clear(b);
         free(b);
@@ -519,7 +520,7 @@ static const UnitBackendOps bus_ops = {
         .free = bus_free,
 };
 
-int units_bus_new(struct ev_loop *loop, UnitBackend **ret) {
+int bus_units_new(struct ev_loop *loop, UnitBackend **ret) {
         Bus *b = calloc(1, sizeof(Bus));
         int r;
 
@@ -543,5 +544,32 @@ int units_bus_new(struct ev_loop *loop, UnitBackend **ret) {
                 return r;
         }
         *ret = &b->base;
+        return 0;
+}
+
+/* ---- one-shot queries ---------------------------------------------------------------------- */
+
+int bus_open_system(sd_bus **ret) {
+        return sd_bus_open_system(ret);
+}
+
+sd_bus *bus_close(sd_bus *bus) {
+        return sd_bus_flush_close_unref(bus);
+}
+
+int bus_unit_active_state(sd_bus *bus, const char *unit, char *buf, size_t size) {
+        _cleanup_free_ char *path = NULL, *state = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_path_encode(SYSTEMD_PATH "/unit", unit, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, SYSTEMD_SERVICE, path, "org.freedesktop.systemd1.Unit", "ActiveState",
+                                       &error, &state);
+        sd_bus_error_free(&error);
+        if (r < 0)
+                return r;
+        snprintf(buf, size, "%s", state);
         return 0;
 }

@@ -13,16 +13,6 @@
 #include "pgcommon.h"
 #include "yamlutil.h"
 
-static const char *const start_conf_names[] = {
-        [START_CONF_MODE_MANUAL] = "manual",
-        [START_CONF_MODE_DISABLED] = "disabled",
-        [START_CONF_MODE_KEEP] = "keep",
-};
-
-const char *start_conf_mode_to_string(StartConfMode m) {
-        return start_conf_names[m];
-}
-
 static void strv_free(char **v, size_t n) {
         for (size_t i = 0; i < n; i++)
                 free(v[i]);
@@ -52,7 +42,7 @@ Settings *settings_new(void) {
         s->settle_ms = 1000;
         s->config_settle_ms = 200;
         s->removal_settle_ms = 5000;
-        s->start_conf = START_CONF_MODE_MANUAL;
+        s->start_conf = START_CONF_MANUAL;
         s->include = calloc(1, sizeof(char *));
         if (!s->include || !(s->include[0] = strdup("*")) || !(s->unit = strdup(SETTINGS_DEFAULT_UNIT)))
                 return NULL;
@@ -107,7 +97,7 @@ static int parse_ms(const char *path, const yaml_event_t *e, const char *key, un
         char *end;
         unsigned long n;
 
-        if (!v || !is_plain(e) || !yaml_is_integer(v) || v[0] == '-')
+        if (!v || !is_plain(e) || !yamlutil_is_integer(v) || v[0] == '-')
                 return fail_at(ret_error, path, e, "%s: expected a number of milliseconds%s%s%s", key,
                                v ? ", got \"" : "", v ? v : "", v ? "\"" : "");
         errno = 0;
@@ -138,7 +128,7 @@ static int parse_globs(const char *path, const YamlEvents *ev, size_t *i, const 
 
         if (!seq && ev->ev[j].type != YAML_SCALAR_EVENT)
                 return fail_at(ret_error, path, &ev->ev[j], "%s: expected a list of patterns such as [\"15/*\"]", key);
-        end = yaml_events_node_end(ev, j);
+        end = yamlutil_events_node_end(ev, j);
         for (size_t k = seq ? j + 1 : j; k < (seq ? end : end + 1); k++) {
                 const char *g = scalar_of(&ev->ev[k]);
                 char **p;
@@ -208,14 +198,14 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
         if (ev->ev[top].type != YAML_MAPPING_START_EVENT)
                 return fail_at(ret_error, path, &ev->ev[top], "expected a mapping of settings (%s)", known_keys);
 
-        end = yaml_events_node_end(ev, top);
+        end = yamlutil_events_node_end(ev, top);
         for (size_t i = top + 1; i < end && r >= 0; i++) {
                 const yaml_event_t *k = &ev->ev[i], *v = &ev->ev[i + 1];
                 const char *key = scalar_of(k);
 
                 if (!key)
                         return fail_at(ret_error, path, k, "expected a setting name (%s)", known_keys);
-                for (size_t j = top + 1; j < i; j = yaml_events_node_end(ev, j + 1) + 1)
+                for (size_t j = top + 1; j < i; j = yamlutil_events_node_end(ev, j + 1) + 1)
                         if (streq_ptr(scalar_of(&ev->ev[j]), key))
                                 return fail_at(ret_error, path, k, "%s is set twice", key);
                 i++;
@@ -236,16 +226,14 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                 else if (streq(key, "removal_settle_ms"))
                         r = parse_ms(path, v, key, 600000, &s->removal_settle_ms, ret_error);
                 else if (streq(key, "start_conf")) {
+                        /* auto would have pg-common start the cluster beside Patroni */
                         const char *m = scalar_of(v);
-                        size_t j;
-                        for (j = 0; m && j < ELEMENTSOF(start_conf_names); j++)
-                                if (streq(m, start_conf_names[j]))
-                                        break;
-                        if (!m || j == ELEMENTSOF(start_conf_names))
+                        StartConf sc = m ? start_conf_from_string(m) : _START_CONF_INVALID;
+                        if (sc != START_CONF_MANUAL && sc != START_CONF_DISABLED && sc != START_CONF_KEEP)
                                 r = fail_at(ret_error, path, v, "start_conf: expected manual, disabled or keep%s%s%s",
                                             m ? ", got \"" : "", m ? m : "", m ? "\"" : "");
                         else
-                                s->start_conf = (StartConfMode) j;
+                                s->start_conf = sc;
                 } else if (streq(key, "template"))
                         r = parse_string(path, v, key, &s->template, ret_error);
                 else if (streq(key, "unit")) {
@@ -275,12 +263,12 @@ int settings_parse(const char *path, const char *text, size_t size, Settings **r
                         *ret_error = NULL;
                 return -EINVAL;
         }
-        r = yaml_events_parse(text, size, &ev, &err);
+        r = yamlutil_events_parse(text, size, &ev, &err);
         if (r == -EINVAL && asprintf(ret_error, "%s:%zu:%zu: %s", path, err.line, err.column, err.message) < 0)
                 *ret_error = NULL;
         if (r >= 0)
                 r = apply(path, &ev, s, ret_error);
-        yaml_events_done(&ev);
+        yamlutil_events_done(&ev);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -319,11 +307,5 @@ bool settings_in_scope(const Settings *s, const char *version, const char *clust
 }
 
 int settings_unit_name(const Settings *s, const char *version, const char *cluster, char *buf, size_t size) {
-        const char *i = strstr(s->unit, "%i");
-
-        if (!i)
-                return -EINVAL;
-        if ((size_t) snprintf(buf, size, "%.*s%s-%s%s", (int) (i - s->unit), s->unit, version, cluster, i + 2) >= size)
-                return -ENAMETOOLONG;
-        return 0;
+        return pgcommon_unit_name(s->unit, version, cluster, buf, size);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "conf.h"
 #include "daemon.h"
 #include "fsutil.h"
@@ -42,8 +43,6 @@ typedef struct Item {
         char version[32], cluster[64];
         char key[100]; /* "V/C" */
         ClusterMemo memo;
-        bool read_warned; /* its configuration could not be read, and we said so */
-        double absent_since; /* when its known configuration was first seen absent (ev_now), 0 if present */
         Claims claims;
         /* A dry run writes nothing: what it would have written stands in for the file. */
         bool virtual_config, virtual_takeover;
@@ -168,7 +167,7 @@ static void item_maybe_drop(Daemon *d, Item *it) {
         bool found;
         size_t pos;
 
-        if (!reconcile_memo_equal(&it->memo, &empty) || it->read_warned || it->virtual_config || it->absent_since > 0 ||
+        if (!reconcile_memo_equal(&it->memo, &empty) || it->virtual_config ||
             ev_is_active(&it->settle) || ev_is_active(&it->config_settle))
                 return;
         pos = item_pos(d, it->key, &found);
@@ -212,7 +211,8 @@ typedef struct Gathered {
         char conflict_what[PATH_MAX + 64];
 } Gathered;
 
-/* Read what a configuration claims (data directory, scope, ports) when its content is new to us. */
+/* Read what a configuration claims (data directory, scope, ports) when its content is new to us. A cache of
+ * what is on disk, keyed by its content: reading the disk fills it, deciding never does. */
 static void read_claims(Item *it, const char *text, size_t size, uint64_t hash) {
         _cleanup_free_ char *msg = NULL;
         PatroniConf conf = {};
@@ -222,6 +222,10 @@ static void read_claims(Item *it, const char *text, size_t size, uint64_t hash) 
         if (patroniconf_parse(text, size, false, &conf, &msg) < 0)
                 conf = (PatroniConf){}; /* unreadable YAML claims nothing; Patroni will refuse it */
         claims_set(&it->claims, hash, &conf);
+}
+
+static uint64_t now_ms(Daemon *d) {
+        return (uint64_t) (ev_now(d->loop) * 1000.0);
 }
 
 /* Does a configuration the daemon already runs claim what IT's does? The first one keeps it. */
@@ -278,18 +282,13 @@ static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
                 f->config_dir_present = config_dir_present(d);
         else {
                 g->read_error = r;
+                f->config_read_error = true;
                 f->config_dir_present = true;
                 /* As if unchanged: neither start nor stop on a read error. */
                 f->config_present = it->memo.config_known;
                 f->config_hash = it->memo.config_hash;
         }
-        if (f->config_present || !it->memo.config_known)
-                it->absent_since = 0; /* nothing is waited for */
-        else {
-                if (it->absent_since == 0)
-                        it->absent_since = ev_now(d->loop);
-                f->absence_settled = (ev_now(d->loop) - it->absent_since) * 1000.0 >= d->settings->removal_settle_ms;
-        }
+        f->now_ms = now_ms(d);
         if (f->config_present && g->read_error == 0 && !it->virtual_config) {
                 g->conflict_with = find_conflict(d, it, g->conflict_what, sizeof(g->conflict_what));
                 f->config_conflict = g->conflict_with != NULL;
@@ -315,7 +314,8 @@ static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
 }
 
 static Policy policy_of(const Settings *s) {
-        return (Policy){ .autostart = s->autostart, .reload_on_change = s->reload_on_change, .takeover = s->takeover };
+        return (Policy){ .autostart = s->autostart, .reload_on_change = s->reload_on_change, .takeover = s->takeover,
+                         .removal_settle_ms = s->removal_settle_ms };
 }
 
 /* ---- stopping ---------------------------------------------------------------------------- */
@@ -367,7 +367,7 @@ static bool stop_requested(Daemon *d) {
 
 /* ---- effects ---------------------------------------------------------------------------- */
 
-static void request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char *unit) {
+static int request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char *unit) {
         static const char *const ids[] = { [UNIT_START] = MESSAGE_UNIT_START, [UNIT_STOP] = MESSAGE_UNIT_STOP,
                                            [UNIT_RELOAD] = MESSAGE_UNIT_RELOAD };
         static const char *const what[] = { [UNIT_START] = "Starting", [UNIT_STOP] = "Stopping",
@@ -383,8 +383,8 @@ static void request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char
                 snprintf(msg, sizeof(msg), "%s %s: %s", unit_verb_to_string(verb), unit, strerror(-r));
                 set_error(d, msg);
                 log_fields(LOG_ERR, r, &((LogFields){ .cluster = g->pgcluster, .unit = unit }),
-                           "Failed to %s %s: %m", unit_verb_to_string(verb), unit);
-                return;
+                           "Failed to %s %s: %m, will retry in %.0fs.", unit_verb_to_string(verb), unit, RETRY_MIN_S);
+                return r;
         }
         if (verb == UNIT_START)
                 d->n_started++;
@@ -392,6 +392,7 @@ static void request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char
                 d->n_stopped++;
         else
                 d->n_reloaded++;
+        return 0;
 }
 
 static double ms(unsigned v) {
@@ -404,16 +405,10 @@ static void arm(Daemon *d, ev_timer *t, double s) {
         ev_timer_start(d->loop, t);
 }
 
-/* What the facts showed that an admin should hear about, once per change. */
-static void report(Daemon *d, Item *it, const Gathered *g, bool config_new) {
+/* ACTION_INSPECT_CONFIG: what a new or changed configuration shows that an admin should hear about. */
+static void inspect_config(Daemon *d, Item *it, const Gathered *g) {
         LogFields f = { .cluster = g->pgcluster, .config_file = g->config_path };
 
-        if (g->read_error && !it->read_warned)
-                log_fields(LOG_WARNING, g->read_error, &f, "Cannot read %s: %s; ignoring it until it changes.",
-                           g->config_path, fs_describe_error(g->read_error));
-        it->read_warned = g->read_error != 0;
-        if (!config_new)
-                return;
         if (g->config_mode & S_IROTH)
                 log_fields(LOG_WARNING, 0, &f,
                            "%s is readable by every user (mode %04o); a Patroni configuration may hold secrets: chmod "
@@ -431,11 +426,38 @@ static void report(Daemon *d, Item *it, const Gathered *g, bool config_new) {
                            g->config_path, d->gen->dcs->source ? d->gen->dcs->source : "the DCS settings");
 }
 
-/* Everything but generating, which the caller batches. */
-static void apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) {
-        LogFields f = { .cluster = g->pgcluster, .config_file = g->config_path };
+/* ACTION_TAKEOVER: the mark gets the values the helper runs with, then the takeover unit starts. */
+static int start_takeover(Daemon *d, Item *it, const Gathered *g) {
+        char unit[UNIT_NAME_MAX + 1];
+        const TakeoverParams p = { .version = it->version, .cluster = it->cluster, .patroni_unit = g->unit,
+                                   .start_conf = d->settings->start_conf, .port = g->cluster.port };
         int r;
 
+        (void) takeover_unit_name(it->version, it->cluster, unit, sizeof(unit));
+        log_fields(LOG_INFO, 0,
+                   &((LogFields){ .cluster = g->pgcluster, .unit = unit, .config_file = g->config_path,
+                                  .message_id = MESSAGE_TAKEOVER_START }),
+                   "%s has data and runs under pg-common: handing it over to Patroni with %s.", g->pgcluster, unit);
+        if (!d->opts.dry_run && g->facts.cluster_present && (r = takeover_mark(d->rootfd, &p)) < 0) {
+                log_fields(LOG_ERR, r, &((LogFields){ .cluster = g->pgcluster, .unit = unit }),
+                           "Cannot write %s/%s-%s: %m; not starting %s, will retry in %.0fs.", TAKEOVER_DIR,
+                           it->version, it->cluster, unit, RETRY_MIN_S);
+                return r;
+        }
+        return request_unit(d, UNIT_START, g, unit);
+}
+
+/* The executor: carries out ACTIONS but generating (which the caller batches); returns those that failed. */
+static unsigned apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) {
+        LogFields f = { .cluster = g->pgcluster, .config_file = g->config_path };
+        unsigned failed = 0;
+        int r;
+
+        if (actions & ACTION_LOG_READ_ERROR)
+                log_fields(LOG_WARNING, g->read_error, &f, "Cannot read %s: %s; ignoring it until it changes.",
+                           g->config_path, fs_describe_error(g->read_error));
+        if (actions & ACTION_INSPECT_CONFIG)
+                inspect_config(d, it, g);
         if (actions & ACTION_LOG_SKIPPED)
                 log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_CLUSTER_SKIPPED }),
                            "Leaving %s alone: excluded by the include/exclude settings.", g->pgcluster);
@@ -460,7 +482,9 @@ static void apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) {
                 f.message_id = NULL;
         }
         if (actions & ACTION_WAIT_REMOVAL) {
-                double left = d->settings->removal_settle_ms / 1000.0 - (ev_now(d->loop) - it->absent_since);
+                /* decide again when the removal has lasted removal_settle_ms */
+                double left = ms(d->settings->removal_settle_ms) -
+                              (double) (g->facts.now_ms - it->memo.absent_since_ms) / 1000.0;
                 arm(d, &it->config_settle, left > 0.001 ? left : 0.001);
         }
         if (actions & ACTION_REMEMBER_REMOVAL) {
@@ -470,13 +494,17 @@ static void apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) {
                            "generate %s %s makes it again).",
                            g->config_path, g->pgcluster, it->version, it->cluster);
                 f.message_id = NULL;
-                if (!d->opts.dry_run && (r = removal_remember(d->rootfd, it->version, it->cluster, g->facts.cluster_sig)) < 0)
+                if (!d->opts.dry_run && (r = removal_remember(d->rootfd, it->version, it->cluster, g->facts.cluster_sig)) < 0) {
+                        failed |= ACTION_REMEMBER_REMOVAL;
                         log_fields(LOG_WARNING, r, &f, "Cannot remember the removal in %s: %m; a restart would "
                                                        "generate %s again.", REMOVAL_DIR, g->config_path);
+                }
         }
         if ((actions & ACTION_FORGET_REMOVAL) && !d->opts.dry_run &&
-            (r = removal_forget(d->rootfd, it->version, it->cluster)) < 0)
+            (r = removal_forget(d->rootfd, it->version, it->cluster)) < 0) {
+                failed |= ACTION_FORGET_REMOVAL;
                 log_fields(LOG_WARNING, r, &f, "Cannot remove %s/%s-%s: %m", REMOVAL_DIR, it->version, it->cluster);
+        }
         if ((actions & ACTION_START) && g->facts.unit == UNIT_STATE_FAILED)
                 log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster, .unit = g->unit }),
                            "%s is in the failed state; clearing it and starting it again (see journalctl -u %s).",
@@ -488,18 +516,10 @@ static void apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) {
                            "Not handing %s over to Patroni (takeover: false): it stays with pg-common and %s is not "
                            "started. Remove %s/%s-%s once Patroni may run it.",
                            g->pgcluster, g->unit, TAKEOVER_DIR, it->version, it->cluster);
-        if (actions & ACTION_TAKEOVER) {
-                char unit[UNIT_NAME_MAX + 1];
-                (void) takeover_unit_name(it->version, it->cluster, unit, sizeof(unit));
-                log_fields(LOG_INFO, 0,
-                           &((LogFields){ .cluster = g->pgcluster, .unit = unit, .config_file = g->config_path,
-                                          .message_id = MESSAGE_TAKEOVER_START }),
-                           "%s has data and runs under pg-common: handing it over to Patroni with %s.", g->pgcluster,
-                           unit);
-                request_unit(d, UNIT_START, g, unit);
-        }
-        if (actions & ACTION_STOP)
-                request_unit(d, UNIT_STOP, g, g->unit);
+        if ((actions & ACTION_TAKEOVER) && start_takeover(d, it, g) < 0)
+                failed |= ACTION_TAKEOVER;
+        if ((actions & ACTION_STOP) && request_unit(d, UNIT_STOP, g, g->unit) < 0)
+                failed |= ACTION_STOP;
         if (!it->memo.config_known && it->claims.valid) {
                 /* Its claims are free: configurations that waited for them look again. */
                 claims_done(&it->claims);
@@ -507,27 +527,31 @@ static void apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) {
                         if (d->items[i]->memo.conflict_logged)
                                 arm(d, &d->items[i]->config_settle, ms(d->settings->config_settle_ms));
         }
-        if (actions & ACTION_START)
-                request_unit(d, UNIT_START, g, g->unit);
-        if (actions & ACTION_RELOAD)
-                request_unit(d, UNIT_RELOAD, g, g->unit);
+        if ((actions & ACTION_START) && request_unit(d, UNIT_START, g, g->unit) < 0)
+                failed |= ACTION_START;
+        if ((actions & ACTION_RELOAD) && request_unit(d, UNIT_RELOAD, g, g->unit) < 0)
+                failed |= ACTION_RELOAD;
+        return failed;
 }
 
-/* Gather, decide, and carry out all but generating. Returns the actions. */
+/*
+ * Facts, decision, effects, outcomes: gather, decide, keep the new memo, carry out all but generating.
+ * A unit request that failed leaves the configuration as it was known before, and the item is decided
+ * again after a while, which asks again. Returns the actions.
+ */
 static unsigned step(Daemon *d, Item *it, bool retry, Gathered *g) {
         const Policy policy = policy_of(d->settings);
-        ClusterMemo next;
-        unsigned actions;
-        bool config_new;
+        ClusterMemo prev = it->memo;
+        unsigned actions, failed;
 
         gather(d, it, retry, g);
-        actions = reconcile_decide(&g->facts, &it->memo, &policy, &next);
-        config_new = g->facts.config_present && (!it->memo.config_known || it->memo.config_hash != g->facts.config_hash);
-        it->memo = next;
-        if (!it->memo.config_known)
-                it->absent_since = 0; /* stopped, or never known: no removal to wait for */
-        report(d, it, g, config_new);
-        apply(d, it, actions, g);
+        actions = reconcile_decide(&g->facts, &prev, &policy, &it->memo);
+        failed = apply(d, it, actions, g);
+        if (failed & ACTIONS_UNIT) {
+                it->memo.config_known = prev.config_known;
+                it->memo.config_hash = prev.config_hash;
+                arm(d, &it->config_settle, RETRY_MIN_S);
+        }
         return actions;
 }
 
@@ -536,18 +560,16 @@ static unsigned step(Daemon *d, Item *it, bool retry, Gathered *g) {
 /* A cluster that has data is marked for a handover before its configuration exists, so that the
  * configuration never shows up without the mark (a crash between leaves a mark and no configuration,
  * which the next scan completes). */
-static int mark_for_takeover(Daemon *d, Item *it, const PgCluster *c, GenError *err) {
+static int mark_for_takeover(Daemon *d, Item *it, const Gathered *g, GenError *err) {
+        const TakeoverParams p = { .version = it->version, .cluster = it->cluster, .patroni_unit = g->unit,
+                                   .start_conf = d->settings->start_conf, .port = g->cluster.port };
         int r;
 
-        if (d->opts.dry_run || !takeover_cluster_has_data(d->rootfd, c))
+        if (d->opts.dry_run)
                 return 0;
-        r = takeover_mark(d->rootfd, it->version, it->cluster);
-        if (r < 0) {
+        r = takeover_mark_if_data(d->rootfd, &g->cluster, &p, &err->message);
+        if (r < 0)
                 err->status = GEN_WRITE_FAILED;
-                if (asprintf(&err->message, "cannot write %s/%s-%s: %s", TAKEOVER_DIR, it->version, it->cluster,
-                             fs_describe_error(r)) < 0)
-                        err->message = NULL;
-        }
         return r;
 }
 
@@ -612,7 +634,7 @@ static void reconcile_items(Daemon *d, Item **items, size_t n_items, bool retry)
                 if (step(d, it, retry, &g) & ACTION_GENERATE) {
                         GenRequest req = { .version = it->version, .cluster = it->cluster, .facts = &g.cluster };
                         if (gen_render(d->gen, &req, &outs[n], &errs[n]) >= 0 &&
-                            mark_for_takeover(d, it, &g.cluster, &errs[n]) >= 0) {
+                            mark_for_takeover(d, it, &g, &errs[n]) >= 0) {
                                 if (d->opts.dry_run)
                                         dry_run_write(d, it, &outs[n], &g.cluster);
                                 todo[n++] = it;
@@ -1008,7 +1030,7 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
                 if (!d->units)
                         return log_oom();
         } else {
-                r = units_bus_new(d->loop, &d->units);
+                r = bus_units_new(d->loop, &d->units);
                 if (r < 0)
                         return log_error_errno(r, "Cannot talk to systemd over the system bus: %m");
         }

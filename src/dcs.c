@@ -16,7 +16,7 @@
 DcsConfig *dcs_config_free(DcsConfig *c) {
         if (!c)
                 return NULL;
-        yaml_events_done(&c->pairs);
+        yamlutil_events_done(&c->pairs);
         free(c->source);
         free(c->type);
         free(c->endpoints);
@@ -153,7 +153,7 @@ static int parse_defaults(const char *text, Defaults *d, char **ret_error) {
                         q++;
                 if (*q && *q != '#')
                         return error_at(ret_error, "%s:%u: unexpected text after the value", DCS_DEFAULTS, lineno);
-                if (!yaml_utf8_valid(value))
+                if (!yamlutil_utf8_valid(value))
                         return error_at(ret_error, "%s:%u: the value of %.*s is not valid UTF-8", DCS_DEFAULTS, lineno,
                                         (int) kl, e - kl);
                 free(*slot);
@@ -187,21 +187,21 @@ static bool host_port_valid(const char *s) {
 }
 
 static int push_kv(YamlEvents *e, const char *key, const char *value) {
-        int r = yaml_events_push_scalar(e, key, YAML_PLAIN_SCALAR_STYLE);
-        return r < 0 ? r : yaml_events_push_scalar(e, value, YAML_ANY_SCALAR_STYLE);
+        int r = yamlutil_events_push_scalar(e, key, YAML_PLAIN_SCALAR_STYLE);
+        return r < 0 ? r : yamlutil_events_push_scalar(e, value, YAML_ANY_SCALAR_STYLE);
 }
 
 static int push_start(YamlEvents *e, bool mapping) {
         yaml_event_t ev;
         int ok = mapping ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE)
                          : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-        return ok ? yaml_events_push(e, &ev) : -ENOMEM;
+        return ok ? yamlutil_events_push(e, &ev) : -ENOMEM;
 }
 
 static int push_end(YamlEvents *e, bool mapping) {
         yaml_event_t ev;
         int ok = mapping ? yaml_mapping_end_event_initialize(&ev) : yaml_sequence_end_event_initialize(&ev);
-        return ok ? yaml_events_push(e, &ev) : -ENOMEM;
+        return ok ? yamlutil_events_push(e, &ev) : -ENOMEM;
 }
 
 static int defaults_to_dcs(Defaults *d, DcsConfig *c, char **ret_error) {
@@ -254,17 +254,17 @@ static int defaults_to_dcs(Defaults *d, DcsConfig *c, char **ret_error) {
 
         /* type: { hosts: [...] | host: h, protocol|scheme: https, cacert:, cert:, key: } */
         if (r == 0)
-                r = yaml_events_push_scalar(&c->pairs, d->type, YAML_PLAIN_SCALAR_STYLE);
+                r = yamlutil_events_push_scalar(&c->pairs, d->type, YAML_PLAIN_SCALAR_STYLE);
         if (r == 0)
                 r = push_start(&c->pairs, true);
         if (r == 0 && consul)
                 r = push_kv(&c->pairs, "host", hosts[0]);
         else if (r == 0) {
-                r = yaml_events_push_scalar(&c->pairs, "hosts", YAML_PLAIN_SCALAR_STYLE);
+                r = yamlutil_events_push_scalar(&c->pairs, "hosts", YAML_PLAIN_SCALAR_STYLE);
                 if (r == 0)
                         r = push_start(&c->pairs, false);
                 for (size_t i = 0; r == 0 && i < n_hosts; i++)
-                        r = yaml_events_push_scalar(&c->pairs, hosts[i], YAML_ANY_SCALAR_STYLE);
+                        r = yamlutil_events_push_scalar(&c->pairs, hosts[i], YAML_ANY_SCALAR_STYLE);
                 if (r == 0)
                         r = push_end(&c->pairs, false);
         }
@@ -303,12 +303,12 @@ static const char *ev_scalar(const yaml_event_t *e) {
 
 /* The index of the value of the pair whose key starts at I (a key may be a whole node: "? [a, b]"). */
 static size_t pair_value(const YamlEvents *e, size_t i) {
-        return yaml_events_node_end(e, i) + 1;
+        return yamlutil_events_node_end(e, i) + 1;
 }
 
 /* The index after the pair whose key starts at I. */
 static size_t pair_next(const YamlEvents *e, size_t i) {
-        return yaml_events_node_end(e, pair_value(e, i)) + 1;
+        return yamlutil_events_node_end(e, pair_value(e, i)) + 1;
 }
 
 /* vip-manager wants http(s)://host:port; derive it from host/hosts/url/urls/protocol. */
@@ -335,7 +335,7 @@ static int dcs_endpoints(const YamlEvents *pairs, size_t vstart, size_t vend, ch
 
                 if (j >= vend)
                         break;
-                jend = yaml_events_node_end(pairs, j);
+                jend = yamlutil_events_node_end(pairs, j);
 
                 if (!k || !(streq(k, "host") || streq(k, "hosts") || streq(k, "url") || streq(k, "urls")))
                         continue;
@@ -374,7 +374,7 @@ static int parse_dcs_yml(const char *text, DcsConfig *c, bool *ret_empty, char *
         size_t docs = 0, top = 0, end;
         int r;
 
-        r = yaml_events_parse(text, strlen(text), &all, &err);
+        r = yamlutil_events_parse(text, strlen(text), &all, &err);
         if (r == -EINVAL)
                 r = error_at(ret_error, "%s:%zu:%zu: %s", DCS_YML, err.line, err.column, err.message);
         if (r < 0)
@@ -399,7 +399,7 @@ static int parse_dcs_yml(const char *text, DcsConfig *c, bool *ret_empty, char *
                              all.ev[top].start_mark.line + 1, all.ev[top].start_mark.column + 1);
                 goto finish;
         }
-        end = yaml_events_node_end(&all, top);
+        end = yamlutil_events_node_end(&all, top);
         if (end == top + 1) {
                 r = error_at(ret_error, "%s: the mapping is empty", DCS_YML);
                 goto finish;
@@ -414,7 +414,7 @@ static int parse_dcs_yml(const char *text, DcsConfig *c, bool *ret_empty, char *
                                      all.ev[i].start_mark.line + 1, all.ev[i].start_mark.column + 1);
                         break;
                 }
-                r = yaml_events_push_copy(&c->pairs, &all.ev[i]);
+                r = yamlutil_events_push_copy(&c->pairs, &all.ev[i]);
         }
         if (r < 0)
                 goto finish;
@@ -429,9 +429,9 @@ static int parse_dcs_yml(const char *text, DcsConfig *c, bool *ret_empty, char *
                 r = -ENOMEM;
                 goto finish;
         }
-        r = dcs_endpoints(&c->pairs, 1, yaml_events_node_end(&c->pairs, 1), &c->endpoints);
+        r = dcs_endpoints(&c->pairs, 1, yamlutil_events_node_end(&c->pairs, 1), &c->endpoints);
 finish:
-        yaml_events_done(&all);
+        yamlutil_events_done(&all);
         return r;
 }
 
@@ -450,7 +450,7 @@ int dcs_load_from(const char *dcs_yml, const char *defaults, DcsConfig **ret, ch
         if (r >= 0 && dcs_yml)
                 r = parse_dcs_yml(dcs_yml, c, &empty, ret_error);
         if (r >= 0 && empty) {
-                yaml_events_done(&c->pairs);
+                yamlutil_events_done(&c->pairs);
                 r = defaults_to_dcs(&d, c, ret_error);
         }
         if (r >= 0) {
@@ -470,22 +470,22 @@ int dcs_canonical(const DcsConfig *c, char **ret) {
         int r = 0;
 
         *ret = NULL;
-        if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || (r = yaml_events_push(&all, &ev)) < 0 ||
-            !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || (r = yaml_events_push(&all, &ev)) < 0 ||
+        if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || (r = yamlutil_events_push(&all, &ev)) < 0 ||
+            !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || (r = yamlutil_events_push(&all, &ev)) < 0 ||
             !yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE) ||
-            (r = yaml_events_push(&all, &ev)) < 0)
+            (r = yamlutil_events_push(&all, &ev)) < 0)
                 goto finish;
         for (size_t i = 0; r >= 0 && i < c->pairs.n; i++)
-                r = yaml_events_push_copy(&all, &c->pairs.ev[i]);
-        if (r < 0 || !yaml_mapping_end_event_initialize(&ev) || (r = yaml_events_push(&all, &ev)) < 0 ||
-            !yaml_document_end_event_initialize(&ev, 1) || (r = yaml_events_push(&all, &ev)) < 0 ||
-            !yaml_stream_end_event_initialize(&ev) || (r = yaml_events_push(&all, &ev)) < 0)
+                r = yamlutil_events_push_copy(&all, &c->pairs.ev[i]);
+        if (r < 0 || !yaml_mapping_end_event_initialize(&ev) || (r = yamlutil_events_push(&all, &ev)) < 0 ||
+            !yaml_document_end_event_initialize(&ev, 1) || (r = yamlutil_events_push(&all, &ev)) < 0 ||
+            !yaml_stream_end_event_initialize(&ev) || (r = yamlutil_events_push(&all, &ev)) < 0)
                 goto finish;
-        r = yaml_events_emit(all.ev, all.n, &text, &size);
+        r = yamlutil_events_emit(all.ev, all.n, &text, &size);
         if (r >= 0)
                 r = patroniconf_canonical_dcs(text, size, ret);
 finish:
-        yaml_events_done(&all);
+        yamlutil_events_done(&all);
         return r < 0 ? r : 0;
 }
 

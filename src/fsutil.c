@@ -37,7 +37,9 @@ static int openat2_or_fallback(int dirfd, const char *path, int flags, mode_t mo
         if (errno != ENOSYS && errno != EPERM) /* EPERM: seccomp filters that deny openat2 */
                 return negative_errno();
 
-        /* Old kernel: refuse symlinks altogether, which is stricter, never looser. */
+        /* Without openat2 (Linux before 5.6, or a filter that denies it) this is weaker: O_NOFOLLOW guards
+         * only the last component, and the directories on the way resolve as openat() resolves them, so
+         * neither RESOLVE_IN_ROOT nor RESOLVE_BENEATH holds. Debian 12's kernel (6.1) has openat2. */
         fd = openat(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
         return fd < 0 ? negative_errno() : (int) fd;
 }

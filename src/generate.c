@@ -273,7 +273,7 @@ static int choose_port(const GenInputs *in, const GenRequest *req, const PgClust
 
         if (req->port) {
                 if (req->port < 1 || req->port > 65535 - API_PORT_OFFSET)
-                        return gen_fail(err, GEN_USAGE, "port %d is out of range (1-%d)", req->port,
+                        return gen_fail(err, GEN_BAD_REQUEST, "port %d is out of range (1-%d)", req->port,
                                         65535 - API_PORT_OFFSET);
                 if (port_used_by_other(in, req->port, req->version, req->cluster, &other))
                         return gen_fail(err, GEN_INVALID_INPUT, "port %d is already used by cluster %s/%s", req->port,
@@ -302,7 +302,7 @@ static int choose_address(GenInputs *in, const GenRequest *req, char *ip, size_t
         *ret_loopback = false;
         if (want_ip) {
                 if (hostinfo_parse_address(want_ip, canon, sizeof(canon), &family) < 0)
-                        return gen_fail(err, req->hostip ? GEN_USAGE : GEN_INVALID_INPUT,
+                        return gen_fail(err, req->hostip ? GEN_BAD_REQUEST : GEN_INVALID_INPUT,
                                         "invalid host address \"%s\"%s", want_ip,
                                         req->hostip ? "" : " (HOSTIP= in " DCS_DEFAULTS ")");
         } else {
@@ -314,7 +314,7 @@ static int choose_address(GenInputs *in, const GenRequest *req, char *ip, size_t
 
         if (want_net) {
                 if (hostinfo_parse_network(want_net, scratch, sizeof(scratch)) < 0)
-                        return gen_fail(err, req->network ? GEN_USAGE : GEN_INVALID_INPUT,
+                        return gen_fail(err, req->network ? GEN_BAD_REQUEST : GEN_INVALID_INPUT,
                                         "invalid network \"%s\" (expected ADDRESS/PREFIX)%s", want_net,
                                         req->network ? "" : " (NETWORK= in " DCS_DEFAULTS ")");
                 snprintf(net, netsize, "%s", want_net); /* as the admin wrote it */
@@ -337,7 +337,7 @@ static int render_vip(GenInputs *in, const GenRequest *req, const PatroniConf *p
         int r;
 
         if (hostinfo_parse_address(req->vip, vip, sizeof(vip), NULL) < 0)
-                return gen_fail(err, GEN_USAGE, "invalid VIP address \"%s\"", req->vip);
+                return gen_fail(err, GEN_BAD_REQUEST, "invalid VIP address \"%s\"", req->vip);
         if (!in->vip_template) {
                 r = load_template(in, NULL, PATRONI_VIP_TEMPLATE, in->paths.default_vip_template, TEMPLATE_VIP,
                                   &in->vip_template, err);
@@ -413,16 +413,16 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
 
         *out = (GenOutput){};
         if (!pgcommon_version_valid(req->version))
-                return gen_fail(err, GEN_USAGE, "invalid version \"%s\"", req->version);
+                return gen_fail(err, GEN_BAD_REQUEST, "invalid version \"%s\"", req->version);
         if (!pgcommon_cluster_name_valid(req->cluster))
-                return gen_fail(err, GEN_USAGE, "invalid cluster name \"%s\" (letters, digits, '-', '_', '.'; not starting with '.')",
+                return gen_fail(err, GEN_BAD_REQUEST, "invalid cluster name \"%s\" (letters, digits, '-', '_', '.'; not starting with '.')",
                                 req->cluster);
         if (!pgcommon_have_binaries(in->rootfd, req->version))
                 return gen_fail(err, GEN_NO_VERSION, "no PostgreSQL %s binaries (/usr/lib/postgresql/%s/bin not found)",
                                 req->version, req->version);
         r = gen_config_name(req->version, req->cluster, ".yml", out->name, sizeof(out->name));
         if (r < 0)
-                return gen_fail(err, GEN_USAGE, "invalid cluster name \"%s\"", req->cluster);
+                return gen_fail(err, GEN_BAD_REQUEST, "invalid cluster name \"%s\"", req->cluster);
         r = target_kind(in, out->name);
         if (r < 0)
                 return gen_fail(err, GEN_WRITE_FAILED, "%s/%s %s, refusing to replace it", PATRONI_DIR, out->name,

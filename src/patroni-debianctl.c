@@ -66,15 +66,35 @@ static void help(void) {
                program);
 }
 
-static int parse_port(const char *s) {
-        char *end;
-        long v;
+/* The exit statuses, as --help and patroni-debianctl(1) give them. */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILED = 1,
+        EXIT_USAGE = 2,
+        EXIT_NO_VERSION = 3,
+        EXIT_EXISTS = 4,
+        EXIT_INVALID_INPUT = 5,
+        EXIT_WRITE_FAILED = 6,
+};
 
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (errno || *end || end == s || v < 1 || v > 65535)
-                return -EINVAL;
-        return (int) v;
+static int exit_status_of(GenStatus s) {
+        switch (s) {
+        case GEN_OK:
+                return EXIT_OK;
+        case GEN_BAD_REQUEST:
+                return EXIT_USAGE;
+        case GEN_NO_VERSION:
+                return EXIT_NO_VERSION;
+        case GEN_EXISTS:
+                return EXIT_EXISTS;
+        case GEN_INVALID_INPUT:
+                return EXIT_INVALID_INPUT;
+        case GEN_WRITE_FAILED:
+                return EXIT_WRITE_FAILED;
+        case GEN_FAILED:
+        default:
+                return EXIT_FAILED;
+        }
 }
 
 typedef struct Globals {
@@ -90,19 +110,18 @@ static int open_root(const Globals *g) {
 
 
 /* Like the daemon: a cluster that already has data is marked for a handover before its configuration is written. */
-static int mark_for_takeover(int rootfd, const GenRequest *req, bool *marked, GenError *err) {
+static int mark_for_takeover(int rootfd, const GenRequest *req, const Settings *s, bool *marked, GenError *err) {
+        char unit[UNIT_NAME_MAX + 1];
         PgCluster c = {};
         int r = pgcommon_read_cluster(rootfd, req->version, req->cluster, &c);
 
-        if (r >= 0 && takeover_cluster_has_data(rootfd, &c)) {
-                r = takeover_mark(rootfd, req->version, req->cluster);
-                if (r < 0) {
+        if (r >= 0 && settings_unit_name(s, req->version, req->cluster, unit, sizeof(unit)) >= 0) {
+                TakeoverParams p = { .version = req->version, .cluster = req->cluster, .patroni_unit = unit,
+                                     .start_conf = s->start_conf, .port = c.port };
+                r = takeover_mark_if_data(rootfd, &c, &p, &err->message);
+                if (r < 0)
                         err->status = GEN_WRITE_FAILED;
-                        if (asprintf(&err->message, "cannot write %s/%s-%s: %s", TAKEOVER_DIR, req->version,
-                                     req->cluster, fs_describe_error(r)) < 0)
-                                err->message = NULL;
-                } else
-                        *marked = true;
+                *marked = r > 0;
         } else
                 r = 0;
         pgcluster_done(&c);
@@ -154,7 +173,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                         req.port = parse_port(optarg);
                         if (req.port < 0) {
                                 log_error("invalid port \"%s\" (1-65535)", optarg);
-                                return GEN_USAGE;
+                                return EXIT_USAGE;
                         }
                         break;
                 case ARG_VIP:
@@ -176,12 +195,12 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                         help();
                         return 0;
                 default:
-                        return GEN_USAGE;
+                        return EXIT_USAGE;
                 }
 
         if (argc - optind != 2) {
                 log_error("generate needs VERSION and CLUSTER, e.g. \"generate 15 main\" (see --help)");
-                return GEN_USAGE;
+                return EXIT_USAGE;
         }
         req.version = argv[optind];
         req.cluster = argv[optind + 1];
@@ -190,21 +209,21 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
 
         rootfd = open_root(g);
         if (rootfd < 0)
-                return GEN_USAGE;
+                return EXIT_USAGE;
         /* The daemon's settings: the same template as the daemon would use. */
         _cleanup_(settings_freep) Settings *settings = NULL;
         _cleanup_free_ char *serr = NULL;
         if (settings_load(rootfd, SETTINGS_PATH, &settings, &serr) < 0) {
                 log_error("%s", serr ? serr : "out of memory");
-                return GEN_INVALID_INPUT;
+                return EXIT_INVALID_INPUT;
         }
         paths.settings_template = settings->template;
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
-            (!to_stdout && mark_for_takeover(rootfd, &req, &marked, &err) < 0) ||
+            (!to_stdout && mark_for_takeover(rootfd, &req, settings, &marked, &err) < 0) ||
             (!to_stdout && gen_write(in, &out, req.force, &err) < 0)) {
                 log_error("%s", err.message ? err.message : "out of memory");
-                status = err.status ? (int) err.status : GEN_FAILED;
+                status = exit_status_of(err.status);
                 gen_error_done(&err);
                 gen_output_done(&out);
                 return status;
@@ -228,7 +247,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                                "carries out\n", req.version, req.cluster, TAKEOVER_DIR, req.version, req.cluster);
         }
         gen_output_done(&out);
-        return fflush(stdout) == 0 ? 0 : GEN_FAILED;
+        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
 }
 
 
@@ -271,7 +290,7 @@ static int parse_cluster_arg(const char *arg, char *version, size_t vsize, char 
 
 /*
  * "COMMAND VERSION/CLUSTER ...": argv[1] is the cluster, or -h/--help. Returns 1 with VERSION and CLUSTER
- * set and the root open in *ROOTFD, 0 when help was shown, -GEN_USAGE on a usage error or a root that
+ * set and the root open in *ROOTFD, 0 when help was shown, -EXIT_USAGE on a usage error or a root that
  * cannot be opened (said). EXTRA: more arguments than the cluster are a usage error.
  */
 static int cluster_command_begin(const Globals *g, int argc, char **argv, bool extra, const char *example,
@@ -282,12 +301,12 @@ static int cluster_command_begin(const Globals *g, int argc, char **argv, bool e
         }
         if (argc < 2 || extra) {
                 log_error("%s needs VERSION/CLUSTER, e.g. \"%s\" (see --help)", argv[0], example);
-                return -GEN_USAGE;
+                return -EXIT_USAGE;
         }
         if (parse_cluster_arg(argv[1], version, vsize, cluster, csize) < 0)
-                return -GEN_USAGE;
+                return -EXIT_USAGE;
         *rootfd = open_root(g);
-        return *rootfd < 0 ? -GEN_USAGE : 1;
+        return *rootfd < 0 ? -EXIT_USAGE : 1;
 }
 
 typedef struct Findings {
@@ -570,7 +589,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                 finding(&f, "error", "%s", error ? error : "cannot read " SETTINGS_PATH);
                 s = settings_new();
                 if (!s)
-                        return log_oom(), GEN_FAILED;
+                        return log_oom(), EXIT_FAILED;
         } else
                 finding(&f, "ok", "settings %s", s->path ? s->path : "(none: every default)");
         if (!settings_in_scope(s, version, cluster))
@@ -694,17 +713,17 @@ static int cmd_ctl(const Globals *g, int argc, char **argv) {
                 log_error("unknown cluster %s/%s: %s: %s (clusters with a Patroni configuration: %s)", version,
                           cluster, path, fd == -ENOENT ? "does not exist" : fs_describe_error(fd),
                           known ? known : "?");
-                return GEN_USAGE;
+                return EXIT_USAGE;
         }
         /* patronictl runs the user's way; the configuration is named by its path in the root. */
         char full[PATH_MAX];
         if ((size_t) snprintf(full, sizeof(full), "%s%s", streq(g->root, "/") ? "" : g->root, path) >= sizeof(full)) {
                 log_error("path too long below %s", g->root);
-                return GEN_USAGE;
+                return EXIT_USAGE;
         }
         char **args = calloc((size_t) argc + 3, sizeof(char *));
         if (!args)
-                return log_oom(), GEN_FAILED;
+                return log_oom(), EXIT_FAILED;
         args[0] = (char *) "patronictl";
         args[1] = (char *) "-c";
         args[2] = full;
@@ -736,24 +755,24 @@ static int cmd_list(const Globals *g, int argc, char **argv) {
                         return 0;
                 } else {
                         log_error("list: unexpected argument \"%s\" (only --json)", argv[i]);
-                        return GEN_USAGE;
+                        return EXIT_USAGE;
                 }
         }
         rootfd = open_root(g);
         if (rootfd < 0)
-                return GEN_USAGE;
+                return EXIT_USAGE;
         r = settings_load(rootfd, SETTINGS_PATH, &s, &error);
         if (r < 0) {
                 log_warning("%s; include/exclude not applied", error ? error : "cannot read " SETTINGS_PATH);
                 s = settings_new();
                 if (!s)
-                        return log_oom(), GEN_FAILED;
+                        return log_oom(), EXIT_FAILED;
         }
         r = status_collect(rootfd, s, &rows, &n);
         if (r < 0) {
                 log_error_errno(r, "cannot list the clusters: %m");
                 settings_free(s);
-                return GEN_FAILED;
+                return EXIT_FAILED;
         }
         status_units(rows, n, s);
         status_patroni(rows, n, 1000);
@@ -763,7 +782,7 @@ static int cmd_list(const Globals *g, int argc, char **argv) {
                 status_print_table(stdout, rows, n);
         free(rows);
         settings_free(s);
-        return fflush(stdout) == 0 ? 0 : GEN_FAILED;
+        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
 }
 
 int main(int argc, char **argv) {
@@ -791,12 +810,12 @@ int main(int argc, char **argv) {
                         printf("%s %s\n", program, PACKAGE_VERSION);
                         return 0;
                 default:
-                        return GEN_USAGE;
+                        return EXIT_USAGE;
                 }
 
         if (optind >= argc) {
                 log_error("missing command (see --help)");
-                return GEN_USAGE;
+                return EXIT_USAGE;
         }
         if (streq(argv[optind], "generate"))
                 return cmd_generate(&g, argc - optind, argv + optind);
@@ -808,5 +827,5 @@ int main(int argc, char **argv) {
                 return cmd_ctl(&g, argc - optind, argv + optind);
 
         log_error("unknown command \"%s\" (see --help)", argv[optind]);
-        return GEN_USAGE;
+        return EXIT_USAGE;
 }

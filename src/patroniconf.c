@@ -136,16 +136,10 @@ static int check_all_duplicates(yaml_document_t *d, char **ret_error) {
 
 int patroniconf_port_of(const char *hostport) {
         const char *c;
-        char *end;
-        long v;
 
         if (!hostport || !(c = strrchr(hostport, ':')))
                 return -EINVAL;
-        errno = 0;
-        v = strtol(c + 1, &end, 10);
-        if (errno || *end || end == c + 1 || v < 1 || v > 65535)
-                return -EINVAL;
-        return (int) v;
+        return parse_port(c + 1);
 }
 
 /* A node on one line that two equal nodes share, whatever their style: key: {k: 'v', l: ['a']}. */
@@ -343,7 +337,7 @@ int patroniconf_parse(const char *text, size_t size, bool strict, PatroniConf *r
 
         *ret_error = NULL;
         /* Files others write, too: one bounded pass, no quadratic scanning of deep nesting. */
-        r = yaml_document_load_bounded(text, size, &d, &err);
+        r = yamlutil_load_bounded(text, size, &d, &err);
         if (r < 0) {
                 if (r == -EINVAL && asprintf(ret_error, "line %zu, column %zu: %s", err.line, err.column,
                                              err.message) < 0)

@@ -59,7 +59,18 @@ static const char *const start_conf_names[] = {
         [START_CONF_AUTO] = "auto",
         [START_CONF_MANUAL] = "manual",
         [START_CONF_DISABLED] = "disabled",
+        [START_CONF_KEEP] = "keep",
 };
+
+int pgcommon_unit_name(const char *pattern, const char *version, const char *cluster, char *buf, size_t size) {
+        const char *i = strstr(pattern, "%i");
+
+        if (!i)
+                return -EINVAL;
+        if ((size_t) snprintf(buf, size, "%.*s%s-%s%s", (int) (i - pattern), pattern, version, cluster, i + 2) >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
 
 const char *start_conf_to_string(StartConf s) {
         return s >= 0 && (size_t) s < ELEMENTSOF(start_conf_names) ? start_conf_names[s] : NULL;
@@ -111,7 +122,7 @@ int pgcommon_parse_start_conf(const char *text, StartConf *ret, char **ret_word)
                 line = *eol ? eol + 1 : eol;
                 if (b == e)
                         continue;
-                for (size_t i = 0; i < ELEMENTSOF(start_conf_names); i++)
+                for (size_t i = 0; i < START_CONF_KEEP; i++)
                         if ((size_t) (e - b) == strlen(start_conf_names[i]) &&
                             memcmp(b, start_conf_names[i], (size_t) (e - b)) == 0) {
                                 *ret = (StartConf) i;
@@ -150,17 +161,6 @@ static int read_start_conf(int clusterfd, const char *path, StartConf *ret, char
                               path, strna(word)) < 0)
                 *ret_error = NULL;
         return r;
-}
-
-static int parse_port(const char *s) {
-        char *end;
-        long v;
-
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (errno || *end || end == s || v < 1 || v > 65535)
-                return -EINVAL;
-        return (int) v;
 }
 
 /* Every entry of the cluster directory (start.conf, pg_hba.conf, ...): name, inode, size, mtime. */

@@ -56,8 +56,13 @@ static unsigned decide_config(const ClusterFacts *f, const ClusterMemo *prev, co
                 }
                 next->config_known = true;
                 next->config_hash = f->config_hash;
-        } else if (prev->config_known && !f->absence_settled) {
-                a |= ACTION_WAIT_REMOVAL; /* an editor's save or a rename in two steps: not a removal yet */
+        } else if (prev->config_known && p->removal_settle_ms > 0 &&
+                   (!prev->absent || f->now_ms - prev->absent_since_ms < p->removal_settle_ms)) {
+                /* an editor's save or a rename in two steps: not a removal yet */
+                a |= ACTION_WAIT_REMOVAL;
+                next->absent = true;
+                next->absent_since_ms = prev->absent ? prev->absent_since_ms : f->now_ms;
+                return a;
         } else if (prev->config_known) {
                 if (f->unit != UNIT_STATE_INACTIVE)
                         a |= ACTION_STOP;
@@ -95,7 +100,18 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
         }
         cluster_changed = f->cluster_present && (!prev->cluster_known || prev->cluster_sig != f->cluster_sig);
 
+        if (f->config_read_error && !prev->read_warned)
+                a |= ACTION_LOG_READ_ERROR;
+        next->read_warned = f->config_read_error;
+        /* new or changed content; a conflicting one (never known) only when its conflict is first said */
+        if (f->config_present && !f->config_read_error &&
+            (!prev->config_known || prev->config_hash != f->config_hash) &&
+            !(f->config_conflict && prev->conflict_logged))
+                a |= ACTION_INSPECT_CONFIG;
+
         ClusterMemo base = *next;
+        next->absent = false; /* unless the configuration is still awaited */
+        next->absent_since_ms = 0;
         a |= decide_config(f, &base, p, cluster_changed, next);
 
         /* The cluster: a settled one without configuration gets one; a removed one is only logged. */
@@ -143,8 +159,9 @@ bool reconcile_memo_equal(const ClusterMemo *a, const ClusterMemo *b) {
         return a->config_known == b->config_known && a->config_hash == b->config_hash &&
                a->cluster_known == b->cluster_known && a->cluster_sig == b->cluster_sig && a->removed == b->removed &&
                a->removed_sig == b->removed_sig && a->tried == b->tried && a->tried_sig == b->tried_sig &&
-               a->skip_logged == b->skip_logged && a->takeover_off_logged == b->takeover_off_logged &&
-               a->conflict_logged == b->conflict_logged;
+               a->absent == b->absent && a->absent_since_ms == b->absent_since_ms && a->skip_logged == b->skip_logged &&
+               a->takeover_off_logged == b->takeover_off_logged && a->conflict_logged == b->conflict_logged &&
+               a->read_warned == b->read_warned;
 }
 
 const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
@@ -152,7 +169,7 @@ const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
                                              "stop",             "log-cluster-gone", "log-skipped",
                                              "takeover",         "log-takeover-off", "log-conflict",
                                              "log-cluster-error", "wait-removal",   "remember-removal",
-                                             "forget-removal" };
+                                             "forget-removal",   "log-read-error", "inspect-config" };
         size_t n = 0;
 
         buf[0] = 0;

@@ -55,8 +55,8 @@ static int kind_dcs(TemplateKind k) {
 Template *template_free(Template *t) {
         if (!t)
                 return NULL;
-        yaml_events_done(&t->events);
-        yaml_resolver_done(&t->resolver);
+        yamlutil_events_done(&t->events);
+        yamlutil_resolver_done(&t->resolver);
         free(t->flags);
         free(t->path);
         free(t);
@@ -242,7 +242,7 @@ int template_parse(const char *path, const char *text, size_t size, TemplateKind
                 return -ENOMEM;
         if (pick_marks(t, text) < 0)
                 return fail(ret_error, "%s: template text clashes with every internal marker", path);
-        r = yaml_resolver_init(&t->resolver);
+        r = yamlutil_resolver_init(&t->resolver);
         if (r < 0)
                 return r;
 
@@ -250,7 +250,7 @@ int template_parse(const char *path, const char *text, size_t size, TemplateKind
         if (r < 0)
                 return r;
 
-        r = yaml_events_parse(subst, strlen(subst), &t->events, &err);
+        r = yamlutil_events_parse(subst, strlen(subst), &t->events, &err);
         if (r == -EINVAL)
                 return fail(ret_error, "%s:%zu:%zu: %s", path, err.line, err.column, err.message);
         if (r < 0)
@@ -319,7 +319,7 @@ static int substitute_scalar(const Template *t, const char *const *values, const
                 len += plen;
         }
         out[len] = 0;
-        *ret_numeric = !literal && count == 1 && kind_numeric(t->kind, only) && yaml_is_integer(out);
+        *ret_numeric = !literal && count == 1 && kind_numeric(t->kind, only) && yamlutil_is_integer(out);
         *ret = TAKE_PTR(out);
         return 0;
 }
@@ -332,7 +332,7 @@ static int emit(yaml_emitter_t *em, yaml_event_t *ev) {
 
 static int emit_copy(yaml_emitter_t *em, const yaml_event_t *src) {
         yaml_event_t c;
-        int r = yaml_event_copy(&c, src);
+        int r = yamlutil_event_copy(&c, src);
         return r < 0 ? r : emit(em, &c);
 }
 
@@ -356,7 +356,7 @@ static int emit_substituted(const Template *t, yaml_emitter_t *em, const yaml_ev
                 plain_implicit = 0; /* quoted in the template: a string, quoted as needed */
         else if (numeric)
                 style = YAML_PLAIN_SCALAR_STYLE; /* port: @PORT@ stays an integer */
-        else if (yaml_resolver_plain_is_string(&t->resolver, v))
+        else if (yamlutil_resolver_plain_is_string(&t->resolver, v))
                 style = YAML_ANY_SCALAR_STYLE; /* plain where the emitter can, quoted where it must */
         else {
                 /* "on", "1:30", "" would change type when plain: keep them strings. */
@@ -368,30 +368,6 @@ static int emit_substituted(const Template *t, yaml_emitter_t *em, const yaml_ev
                                           (int) strlen(v), plain_implicit, quoted_implicit, style))
                 return -ENOMEM;
         return emit(em, &c);
-}
-
-typedef struct Output {
-        char *data;
-        size_t size, alloc;
-} Output;
-
-static int output_write(void *userdata, unsigned char *data, size_t size) {
-        Output *o = userdata;
-
-        if (o->size + size + 1 > o->alloc) {
-                size_t a = o->alloc ? o->alloc : 8192;
-                while (a < o->size + size + 1)
-                        a *= 2;
-                char *p = realloc(o->data, a);
-                if (!p)
-                        return 0;
-                o->data = p;
-                o->alloc = a;
-        }
-        memcpy(o->data + o->size, data, size);
-        o->size += size;
-        o->data[o->size] = 0;
-        return 1;
 }
 
 /*
@@ -406,7 +382,7 @@ static bool wants_blank_line(const char *prev, const char *line, const char *end
         return end[-1] == ':' /* "restapi:" */ || *prev == ' ' || *prev == '-'; /* after a section */
 }
 
-static int space_sections(Output *o, size_t start) {
+static int space_sections(YamlBuffer *o, size_t start) {
         const char *prev = NULL, *end = o->data + o->size;
         size_t lines = 0, n = 0;
         char *p;
@@ -439,7 +415,7 @@ static int space_sections(Output *o, size_t start) {
 
 int template_render(const Template *t, const char *const *values, const YamlEvents *dcs, const char *header,
                     char **ret, size_t *ret_size, char **ret_error) {
-        Output o = {};
+        YamlBuffer o = {};
         yaml_emitter_t em;
         int r = 0;
 
@@ -448,18 +424,14 @@ int template_render(const Template *t, const char *const *values, const YamlEven
         size_t n_names;
         const char *const *names = kind_names(t->kind, &n_names);
         for (size_t i = 0; i < n_names; i++)
-                if (values[i] && !yaml_utf8_valid(values[i]))
+                if (values[i] && !yamlutil_utf8_valid(values[i]))
                         return fail(ret_error, "%s: the value for @%s@ is not valid UTF-8", t->path, names[i]);
-        if (header && output_write(&o, (unsigned char *) header, strlen(header)) == 0)
+        if (header && yamlutil_buffer_write(&o, (unsigned char *) header, strlen(header)) == 0)
                 return -ENOMEM;
-        if (!yaml_emitter_initialize(&em)) {
+        if (yamlutil_emitter_init(&em, &o) < 0) {
                 free(o.data);
                 return -ENOMEM;
         }
-        yaml_emitter_set_output(&em, output_write, &o);
-        yaml_emitter_set_unicode(&em, 1);
-        yaml_emitter_set_width(&em, -1);
-        yaml_emitter_set_indent(&em, 2);
 
         for (size_t i = 0; i < t->events.n && r >= 0; i++) {
                 const yaml_event_t *e = &t->events.ev[i];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,16 +35,88 @@ bool takeover_cluster_has_data(int rootfd, const PgCluster *c) {
         return r == 0 || r == -ELOOP;
 }
 
-int takeover_mark(int rootfd, const char *version, const char *cluster) {
-        char name[NAME_MAX + 1], text[NAME_MAX + 2];
+#define STEP_KEY "TAKEOVER_STEP="
+#define MARK_MAX 4096
+
+/* A step name as the helper writes it: lower-case letters and dashes. */
+static bool step_valid(const char *s, size_t n) {
+        if (n == 0 || n > 32)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+int takeover_step(int rootfd, const char *version, const char *cluster, char *buf, size_t size) {
+        char path[PATH_MAX];
+        _cleanup_free_ char *text = NULL;
+        size_t n;
+        int r;
+
+        buf[0] = 0;
+        if ((size_t) snprintf(path, sizeof(path), TAKEOVER_DIR "/%s-%s", version, cluster) >= sizeof(path))
+                return -ENAMETOOLONG;
+        r = fs_read_in_root(rootfd, path, true, &text, &n);
+        if (r < 0)
+                return r;
+        /* Written by root's helper, but read with bounds all the same: one line, a known shape. */
+        for (const char *line = text; line && line < text + n && n <= MARK_MAX;) {
+                const char *eol = memchr(line, '\n', (size_t) (text + n - line));
+                size_t len = eol ? (size_t) (eol - line) : (size_t) (text + n - line);
+                if (len > strlen(STEP_KEY) && strncmp(line, STEP_KEY, strlen(STEP_KEY)) == 0 &&
+                    step_valid(line + strlen(STEP_KEY), len - strlen(STEP_KEY)))
+                        snprintf(buf, size, "%.*s", (int) (len - strlen(STEP_KEY)), line + strlen(STEP_KEY));
+                line = eol ? eol + 1 : NULL;
+        }
+        return 0;
+}
+
+int takeover_mark(int rootfd, const TakeoverParams *p) {
+        char name[NAME_MAX + 1], step[40], text[MARK_MAX];
         _cleanup_close_ int dirfd = fs_mkdir_in_root(rootfd, TAKEOVER_DIR, 0700);
+        int n;
 
         if (dirfd < 0)
                 return dirfd;
-        if ((size_t) snprintf(name, sizeof(name), "%s-%s", version, cluster) >= sizeof(name))
+        if ((size_t) snprintf(name, sizeof(name), "%s-%s", p->version, p->cluster) >= sizeof(name))
                 return -ENAMETOOLONG;
-        snprintf(text, sizeof(text), "%s/%s\n", version, cluster);
-        return fs_write_atomic(dirfd, name, text, strlen(text), 0600, 0, 0, FS_WRITE_REPLACE);
+        if (takeover_step(rootfd, p->version, p->cluster, step, sizeof(step)) < 0)
+                step[0] = 0;
+        /* Every value is one the daemon validated: digits, dots, ASCII names, a unit name. No quoting needed,
+         * and none would be safe to rely on: systemd reads this file. */
+        n = snprintf(text, sizeof(text),
+                     "# Handover of %s/%s to Patroni, pending. Written by patroni-debiand; read by its takeover\n"
+                     "# unit as EnvironmentFile=. Removed by the helper once Patroni runs the cluster.\n"
+                     "TAKEOVER_VERSION=%s\n"
+                     "TAKEOVER_NAME=%s\n"
+                     "TAKEOVER_PATRONI_UNIT=%s\n"
+                     "TAKEOVER_START_CONF=%s\n"
+                     "TAKEOVER_PORT=%d\n"
+                     "TAKEOVER_CONFIG=" PATRONI_DIR "/%s-%s.yml\n"
+                     "%s%s%s",
+                     p->version, p->cluster, p->version, p->cluster, p->patroni_unit,
+                     strna(start_conf_to_string(p->start_conf)), p->port, p->version, p->cluster,
+                     step[0] ? STEP_KEY : "", step, step[0] ? "\n" : "");
+        if (n < 0 || (size_t) n >= sizeof(text))
+                return -ENAMETOOLONG;
+        return fs_write_atomic(dirfd, name, text, (size_t) n, 0600, 0, 0, FS_WRITE_REPLACE);
+}
+
+int takeover_mark_if_data(int rootfd, const PgCluster *c, const TakeoverParams *p, char **ret_error) {
+        int r;
+
+        *ret_error = NULL;
+        if (!takeover_cluster_has_data(rootfd, c))
+                return 0;
+        r = takeover_mark(rootfd, p);
+        if (r < 0) {
+                if (asprintf(ret_error, "cannot write %s/%s-%s: %s", TAKEOVER_DIR, p->version, p->cluster,
+                             fs_describe_error(r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        return 1;
 }
 
 bool takeover_pending(int rootfd, const char *version, const char *cluster) {
@@ -55,10 +128,5 @@ bool takeover_pending(int rootfd, const char *version, const char *cluster) {
 }
 
 int takeover_unit_name(const char *version, const char *cluster, char *buf, size_t size) {
-        const char *i = strstr(TAKEOVER_UNIT, "%i");
-
-        if ((size_t) snprintf(buf, size, "%.*s%s-%s%s", (int) (i - TAKEOVER_UNIT), TAKEOVER_UNIT, version, cluster,
-                              i + 2) >= size)
-                return -ENAMETOOLONG;
-        return 0;
+        return pgcommon_unit_name(TAKEOVER_UNIT, version, cluster, buf, size);
 }

@@ -12,10 +12,10 @@
 
 #include "fsutil.h"
 #include "macro.h"
+#include "patroniconf.h"
 #include "pgcommon.h"
 #include "watch.h"
 
-#define PATRONI_PATH "/etc/patroni"
 
 typedef enum WatchKind {
         WATCH_ANCESTOR, /* waiting for a child on the way to /etc/patroni or /etc/postgresql */
@@ -276,7 +276,7 @@ static int add_version(Watch *w, const char *unused, const char *version) {
 
 /* Watch TARGET (/etc/patroni or /etc/postgresql), or else its nearest existing ancestor. */
 static int ensure(Watch *w, WatchKind target) {
-        const char *path = target == WATCH_PATRONI ? PATRONI_PATH : PGCOMMON_CONF_DIR;
+        const char *path = target == WATCH_PATRONI ? PATRONI_DIR : PGCOMMON_CONF_DIR;
         static const char *const ancestors[] = { "/etc", "/" };
         WatchEntry proto = { .kind = target };
         int r, failed = 0;
@@ -462,7 +462,7 @@ static void on_event(void *userdata, int wd, uint32_t mask, const char *name) {
                 if (!name || !watch_config_name(name, version, sizeof(version), cluster, sizeof(cluster)))
                         return;
                 /* A new file is acted on once written (IN_CLOSE_WRITE); a new symlink has no such event. */
-                if ((mask & IN_CREATE) && !is_symlink(w, PATRONI_PATH, name))
+                if ((mask & IN_CREATE) && !is_symlink(w, PATRONI_DIR, name))
                         return;
                 w->cb.config_event(w->userdata, version, cluster);
                 return;

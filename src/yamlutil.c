@@ -7,14 +7,14 @@
 #include "macro.h"
 #include "yamlutil.h"
 
-void yaml_events_done(YamlEvents *e) {
+void yamlutil_events_done(YamlEvents *e) {
         for (size_t i = 0; i < e->n; i++)
                 yaml_event_delete(&e->ev[i]);
         free(e->ev);
         *e = (YamlEvents){};
 }
 
-int yaml_event_copy(yaml_event_t *dst, const yaml_event_t *src) {
+int yamlutil_event_copy(yaml_event_t *dst, const yaml_event_t *src) {
         const yaml_char_t *anchor, *tag;
         int ok;
 
@@ -70,7 +70,7 @@ int yaml_event_copy(yaml_event_t *dst, const yaml_event_t *src) {
         return 0;
 }
 
-int yaml_events_push(YamlEvents *e, yaml_event_t *ev) {
+int yamlutil_events_push(YamlEvents *e, yaml_event_t *ev) {
         if (e->n == e->alloc) {
                 size_t a = e->alloc ? e->alloc * 2 : 64;
                 yaml_event_t *p = reallocarray(e->ev, a, sizeof(yaml_event_t));
@@ -85,18 +85,18 @@ int yaml_events_push(YamlEvents *e, yaml_event_t *ev) {
         return 0;
 }
 
-int yaml_events_push_copy(YamlEvents *e, const yaml_event_t *ev) {
+int yamlutil_events_push_copy(YamlEvents *e, const yaml_event_t *ev) {
         yaml_event_t c;
-        int r = yaml_event_copy(&c, ev);
-        return r < 0 ? r : yaml_events_push(e, &c);
+        int r = yamlutil_event_copy(&c, ev);
+        return r < 0 ? r : yamlutil_events_push(e, &c);
 }
 
-int yaml_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_t style) {
+int yamlutil_events_push_scalar(YamlEvents *e, const char *value, yaml_scalar_style_t style) {
         yaml_event_t c;
 
         if (!yaml_scalar_event_initialize(&c, NULL, NULL, (yaml_char_t *) value, (int) strlen(value), 1, 1, style))
                 return -ENOMEM;
-        return yaml_events_push(e, &c);
+        return yamlutil_events_push(e, &c);
 }
 
 static void set_error(YamlError *err, const char *problem, const char *context, yaml_mark_t mark) {
@@ -161,10 +161,10 @@ static int parse_bounded(const char *text, size_t size, int (*fn)(void *, yaml_e
 }
 
 static int push_event(void *userdata, yaml_event_t *ev) {
-        return yaml_events_push(userdata, ev);
+        return yamlutil_events_push(userdata, ev);
 }
 
-int yaml_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err) {
+int yamlutil_events_parse(const char *text, size_t size, YamlEvents *e, YamlError *err) {
         return parse_bounded(text, size, push_event, e, err);
 }
 
@@ -283,7 +283,7 @@ static int load_event(void *userdata, yaml_event_t *ev) {
         return r;
 }
 
-int yaml_document_load_bounded(const char *text, size_t size, yaml_document_t *doc, YamlError *err) {
+int yamlutil_load_bounded(const char *text, size_t size, yaml_document_t *doc, YamlError *err) {
         Loader l = { .doc = doc, .err = err };
         int r;
 
@@ -299,14 +299,8 @@ int yaml_document_load_bounded(const char *text, size_t size, yaml_document_t *d
         return r;
 }
 
-typedef struct Buffer {
-        char *data;
-        size_t size, alloc;
-        bool oom;
-} Buffer;
-
-static int buffer_write(void *userdata, unsigned char *data, size_t size) {
-        Buffer *b = userdata;
+int yamlutil_buffer_write(void *userdata, unsigned char *data, size_t size) {
+        YamlBuffer *b = userdata;
 
         if (b->size + size + 1 > b->alloc) {
                 size_t a = b->alloc ? b->alloc : 4096;
@@ -326,21 +320,27 @@ static int buffer_write(void *userdata, unsigned char *data, size_t size) {
         return 1;
 }
 
-int yaml_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size) {
-        Buffer b = {};
+int yamlutil_emitter_init(yaml_emitter_t *em, YamlBuffer *b) {
+        if (!yaml_emitter_initialize(em))
+                return -ENOMEM;
+        yaml_emitter_set_output(em, yamlutil_buffer_write, b);
+        yaml_emitter_set_unicode(em, 1);
+        yaml_emitter_set_width(em, -1);
+        yaml_emitter_set_indent(em, 2);
+        return 0;
+}
+
+int yamlutil_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size) {
+        YamlBuffer b = {};
         yaml_emitter_t em;
         int r = 0;
 
-        if (!yaml_emitter_initialize(&em))
+        if (yamlutil_emitter_init(&em, &b) < 0)
                 return -ENOMEM;
-        yaml_emitter_set_output(&em, buffer_write, &b);
-        yaml_emitter_set_unicode(&em, 1);
-        yaml_emitter_set_width(&em, -1);
-        yaml_emitter_set_indent(&em, 2);
 
         for (size_t i = 0; i < n; i++) {
                 yaml_event_t c;
-                r = yaml_event_copy(&c, &ev[i]);
+                r = yamlutil_event_copy(&c, &ev[i]);
                 if (r < 0)
                         break;
                 if (!yaml_emitter_emit(&em, &c)) { /* consumes c */
@@ -363,7 +363,7 @@ int yaml_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_s
         return 0;
 }
 
-size_t yaml_events_node_end(const YamlEvents *e, size_t i) {
+size_t yamlutil_events_node_end(const YamlEvents *e, size_t i) {
         size_t depth = 0;
 
         for (; i < e->n; i++) {
@@ -406,7 +406,7 @@ static const char *const resolver_patterns[] = {
         "^[-+]?\\.$",
 };
 
-int yaml_resolver_init(YamlResolver *r) {
+int yamlutil_resolver_init(YamlResolver *r) {
         *r = (YamlResolver){};
         for (size_t i = 0; i < ELEMENTSOF(resolver_patterns); i++)
                 if (regcomp(&r->re[i], resolver_patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
@@ -418,7 +418,7 @@ int yaml_resolver_init(YamlResolver *r) {
         return 0;
 }
 
-void yaml_resolver_done(YamlResolver *r) {
+void yamlutil_resolver_done(YamlResolver *r) {
         if (!r->ready)
                 return;
         for (size_t i = 0; i < ELEMENTSOF(resolver_patterns); i++)
@@ -426,7 +426,7 @@ void yaml_resolver_done(YamlResolver *r) {
         r->ready = false;
 }
 
-bool yaml_resolver_plain_is_string(const YamlResolver *r, const char *s) {
+bool yamlutil_resolver_plain_is_string(const YamlResolver *r, const char *s) {
         if (!s[0])
                 return false; /* empty plain scalar is null */
         /* Every non-string form starts with one of these: skip the regexes for the rest. */
@@ -438,7 +438,7 @@ bool yaml_resolver_plain_is_string(const YamlResolver *r, const char *s) {
         return true;
 }
 
-bool yaml_is_integer(const char *s) {
+bool yamlutil_is_integer(const char *s) {
         if (!*s)
                 return false;
         if (*s == '-')
@@ -451,7 +451,7 @@ bool yaml_is_integer(const char *s) {
         return true;
 }
 
-bool yaml_utf8_valid(const char *str) {
+bool yamlutil_utf8_valid(const char *str) {
         const unsigned char *s = (const unsigned char *) str;
 
         while (*s) {

@@ -26,7 +26,7 @@ START_TEST(test_defaults) {
         ck_assert(s->reload_on_change);
         ck_assert_uint_eq(s->settle_ms, 1000);
         ck_assert_uint_eq(s->config_settle_ms, 200);
-        ck_assert_int_eq(s->start_conf, START_CONF_MODE_MANUAL);
+        ck_assert_int_eq(s->start_conf, START_CONF_MANUAL);
         ck_assert_ptr_null(s->template);
         ck_assert(settings_in_scope(s, "15", "main"));
         ck_assert_int_eq(settings_unit_name(s, "15", "my-db", unit, sizeof(unit)), 0);
@@ -51,7 +51,7 @@ START_TEST(test_all_keys) {
         ck_assert(!s->reload_on_change);
         ck_assert_uint_eq(s->settle_ms, 250);
         ck_assert_uint_eq(s->config_settle_ms, 0);
-        ck_assert_int_eq(s->start_conf, START_CONF_MODE_KEEP);
+        ck_assert_int_eq(s->start_conf, START_CONF_KEEP);
         ck_assert_str_eq(s->template, "/etc/patroni/custom.yml.in");
         ck_assert(settings_in_scope(s, "15", "main"));
         ck_assert(settings_in_scope(s, "16", "x"));

@@ -9,21 +9,21 @@ static char *pairs_to_yaml(const DcsConfig *c) {
         char *out = NULL;
 
         yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-        yaml_events_push(&all, &ev);
+        yamlutil_events_push(&all, &ev);
         yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-        yaml_events_push(&all, &ev);
+        yamlutil_events_push(&all, &ev);
         yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-        yaml_events_push(&all, &ev);
+        yamlutil_events_push(&all, &ev);
         for (size_t i = 0; i < c->pairs.n; i++)
-                yaml_events_push_copy(&all, &c->pairs.ev[i]);
+                yamlutil_events_push_copy(&all, &c->pairs.ev[i]);
         yaml_mapping_end_event_initialize(&ev);
-        yaml_events_push(&all, &ev);
+        yamlutil_events_push(&all, &ev);
         yaml_document_end_event_initialize(&ev, 1);
-        yaml_events_push(&all, &ev);
+        yamlutil_events_push(&all, &ev);
         yaml_stream_end_event_initialize(&ev);
-        yaml_events_push(&all, &ev);
-        ck_assert_int_eq(yaml_events_emit(all.ev, all.n, &out, NULL), 0);
-        yaml_events_done(&all);
+        yamlutil_events_push(&all, &ev);
+        ck_assert_int_eq(yamlutil_events_emit(all.ev, all.n, &out, NULL), 0);
+        yamlutil_events_done(&all);
         return out;
 }
 

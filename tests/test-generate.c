@@ -95,7 +95,7 @@ START_TEST(test_port_in_use_is_exact) {
         load();
         expect_ports("15", "fresh", 5432, 5432, 8008);
         expect_fail("15", "other", 15432, GEN_INVALID_INPUT, "port 15432 is already used by cluster 15/big");
-        expect_fail("15", "other", 65000, GEN_USAGE, "port 65000 is out of range (1-62959)");
+        expect_fail("15", "other", 65000, GEN_BAD_REQUEST, "port 65000 is out of range (1-62959)");
 }
 END_TEST
 
@@ -126,8 +126,8 @@ START_TEST(test_exists_and_versions) {
         ck_assert_str_eq(text, "mine\n");
         free(text);
         expect_fail("16", "main", 0, GEN_NO_VERSION, "no PostgreSQL 16 binaries (/usr/lib/postgresql/16/bin not found)");
-        expect_fail("1x", "main", 0, GEN_USAGE, "invalid version \"1x\"");
-        expect_fail("15", "../etc", 0, GEN_USAGE,
+        expect_fail("1x", "main", 0, GEN_BAD_REQUEST, "invalid version \"1x\"");
+        expect_fail("15", "../etc", 0, GEN_BAD_REQUEST,
                     "invalid cluster name \"../etc\" (letters, digits, '-', '_', '.'; not starting with '.')");
 }
 END_TEST

@@ -12,55 +12,87 @@ typedef struct Row {
         ClusterMemo next;
 } Row;
 
-#define ON { .autostart = true, .reload_on_change = true, .takeover = true }
-#define NO_TAKEOVER { .autostart = true, .reload_on_change = true, .takeover = false }
+#define ON { .autostart = true, .reload_on_change = true, .takeover = true, .removal_settle_ms = 5000 }
+#define NO_TAKEOVER { .autostart = true, .reload_on_change = true, .takeover = false, .removal_settle_ms = 5000 }
 #define MARKED .takeover_pending = true
 #define IN .in_scope = true
 #define DIR .config_dir_present = true
-#define GONE .absence_settled = true
+#define GONE .now_ms = 10000                       /* facts: seen absent again at 10 s ... */
+#define ABSENT .absent = true, .absent_since_ms = 1000 /* memo: ... and first at 1 s: removal_settle_ms is over */
 
 static const Row rows[] = {
         { "start-up: config exists, unit state unknown",
           { IN, .config_present = true, .config_hash = 1 }, {}, ON,
-          "start", { .config_known = true, .config_hash = 1 } },
+          "start inspect-config", { .config_known = true, .config_hash = 1 } },
         { "start-up: config exists, unit already active",
           { IN, .config_present = true, .config_hash = 1, .unit = UNIT_STATE_ACTIVE }, {}, ON,
-          "none", { .config_known = true, .config_hash = 1 } },
+          "inspect-config", { .config_known = true, .config_hash = 1 } },
         { "start-up: config exists, unit failed",
           { IN, .config_present = true, .config_hash = 1, .unit = UNIT_STATE_FAILED }, {}, ON,
-          "start", { .config_known = true, .config_hash = 1 } },
+          "start inspect-config", { .config_known = true, .config_hash = 1 } },
         { "config appears (admin or generated)",
           { IN, .config_present = true, .config_hash = 7, .cluster_present = true, .cluster_sig = 2 },
           { .cluster_known = true, .cluster_sig = 2 }, ON,
-          "start", { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 2 } },
+          "start inspect-config", { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 2 } },
         { "config appears, autostart off",
           { IN, .config_present = true, .config_hash = 7 }, {}, { .autostart = false, .reload_on_change = true },
-          "none", { .config_known = true, .config_hash = 7 } },
+          "inspect-config", { .config_known = true, .config_hash = 7 } },
         { "config rewritten with the same content",
           { IN, .config_present = true, .config_hash = 7 }, { .config_known = true, .config_hash = 7 }, ON,
           "none", { .config_known = true, .config_hash = 7 } },
         { "config content changes",
           { IN, .config_present = true, .config_hash = 8 }, { .config_known = true, .config_hash = 7 }, ON,
-          "reload", { .config_known = true, .config_hash = 8 } },
+          "reload inspect-config", { .config_known = true, .config_hash = 8 } },
         { "config changes, reload_on_change off",
           { IN, .config_present = true, .config_hash = 8 }, { .config_known = true, .config_hash = 7 },
           { .autostart = true, .reload_on_change = false },
-          "none", { .config_known = true, .config_hash = 8 } },
+          "inspect-config", { .config_known = true, .config_hash = 8 } },
         { "config changes while an admin has the unit stopped",
           { IN, .config_present = true, .config_hash = 8, .unit = UNIT_STATE_INACTIVE },
           { .config_known = true, .config_hash = 7 }, ON,
-          "start", { .config_known = true, .config_hash = 8 } },
+          "start inspect-config", { .config_known = true, .config_hash = 8 } },
         { "unit stopped by an admin, config unchanged: left alone",
           { IN, .config_present = true, .config_hash = 7, .unit = UNIT_STATE_INACTIVE },
           { .config_known = true, .config_hash = 7 }, ON,
           "none", { .config_known = true, .config_hash = 7 } },
-        { "config absent, but not for removal_settle_ms yet (an editor's save): wait, nothing stopped",
-          { IN, DIR, .cluster_present = true, .cluster_ready = true, .cluster_sig = 4 },
+        { "config absent, first seen so (an editor's save?): wait, from now on, nothing stopped",
+          { IN, DIR, .now_ms = 10000, .cluster_present = true, .cluster_ready = true, .cluster_sig = 4 },
           { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4 }, ON,
-          "wait-removal", { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4 } },
+          "wait-removal",
+          { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4, .absent = true,
+            .absent_since_ms = 10000 } },
+        { "config still absent, not for removal_settle_ms yet: wait on, counted from the first time",
+          { IN, DIR, .now_ms = 10000, .cluster_present = true, .cluster_ready = true, .cluster_sig = 4 },
+          { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4, .absent = true,
+            .absent_since_ms = 8000 }, ON,
+          "wait-removal",
+          { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4, .absent = true,
+            .absent_since_ms = 8000 } },
+        { "config back before removal_settle_ms (the save is over): nothing, no longer waiting",
+          { IN, DIR, .now_ms = 10000, .config_present = true, .config_hash = 7, .cluster_present = true,
+            .cluster_sig = 4 },
+          { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4, .absent = true,
+            .absent_since_ms = 8000 }, ON,
+          "none", { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4 } },
+        { "config absent with removal_settle_ms 0: stopped at once",
+          { IN, .now_ms = 10000 }, { .config_known = true, .config_hash = 7 },
+          { .autostart = true, .reload_on_change = true },
+          "stop", {} },
+        { "config cannot be read (mode 000, EIO): as if unchanged, said once",
+          { IN, .config_present = true, .config_hash = 7, .config_read_error = true },
+          { .config_known = true, .config_hash = 7 }, ON,
+          "log-read-error", { .config_known = true, .config_hash = 7, .read_warned = true } },
+        { "config still unreadable: nothing said again",
+          { IN, .config_present = true, .config_hash = 7, .config_read_error = true },
+          { .config_known = true, .config_hash = 7, .read_warned = true }, ON,
+          "none", { .config_known = true, .config_hash = 7, .read_warned = true } },
+        { "config readable again, changed meanwhile: reloaded and inspected; a new error would be said again",
+          { IN, .config_present = true, .config_hash = 8 },
+          { .config_known = true, .config_hash = 7, .read_warned = true }, ON,
+          "reload inspect-config", { .config_known = true, .config_hash = 8 } },
         { "admin removes the config of an existing cluster: stop, and remember the cluster as it is",
           { IN, DIR, GONE, .cluster_present = true, .cluster_ready = true, .cluster_sig = 4 },
-          { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4 }, ON,
+          { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4, ABSENT }, ON,
           "stop remember-removal",
           { .cluster_known = true, .cluster_sig = 4, .removed = true, .removed_sig = 4 } },
         { "removed by the admin, a rescan (overflow, new version directory, reload) sees the cluster unchanged",
@@ -84,20 +116,20 @@ static const Row rows[] = {
         { "the admin puts the removed config back: started, removal forgotten",
           { IN, DIR, .config_present = true, .config_hash = 7, .cluster_present = true, .cluster_sig = 4 },
           { .cluster_known = true, .cluster_sig = 4, .removed = true, .removed_sig = 4 }, ON,
-          "start forget-removal", { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4 } },
+          "start forget-removal inspect-config", { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4 } },
         { "/etc/patroni itself gone: every config's removal remembered, none generated",
           { IN, GONE, .cluster_present = true, .cluster_ready = true, .cluster_sig = 4 },
-          { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4 }, ON,
+          { .config_known = true, .config_hash = 7, .cluster_known = true, .cluster_sig = 4, ABSENT }, ON,
           "stop remember-removal",
           { .cluster_known = true, .cluster_sig = 4, .removed = true, .removed_sig = 4 } },
         { "a new cluster while /etc/patroni is gone: not generated (it would recreate the directory)",
           { IN, .cluster_present = true, .cluster_ready = true, .cluster_sig = 9 }, {}, ON,
           "none", { .cluster_known = true, .cluster_sig = 9 } },
         { "config removed or renamed away",
-          { IN, GONE }, { .config_known = true, .config_hash = 7 }, ON,
+          { IN, GONE }, { .config_known = true, .config_hash = 7, ABSENT }, ON,
           "stop", {} },
         { "config removed, unit already inactive",
-          { IN, GONE, .unit = UNIT_STATE_INACTIVE }, { .config_known = true, .config_hash = 7 }, ON,
+          { IN, GONE, .unit = UNIT_STATE_INACTIVE }, { .config_known = true, .config_hash = 7, ABSENT }, ON,
           "none", {} },
         { "cluster settled, no config: generate",
           { IN, DIR, .cluster_present = true, .cluster_ready = true, .cluster_sig = 1 }, {}, ON,
@@ -140,20 +172,20 @@ static const Row rows[] = {
           "log-cluster-gone forget-removal", {} },
         { "config for a cluster that does not exist yet (replica before its clone)",
           { IN, .config_present = true, .config_hash = 4 }, {}, ON,
-          "start", { .config_known = true, .config_hash = 4 } },
+          "start inspect-config", { .config_known = true, .config_hash = 4 } },
         { "a copy of another config (same data directory or scope): never started, logged once",
           { IN, .config_present = true, .config_hash = 4, .config_conflict = true }, {}, ON,
-          "log-conflict", { .conflict_logged = true } },
+          "log-conflict inspect-config", { .conflict_logged = true } },
         { "the copy still there: quiet",
           { IN, .config_present = true, .config_hash = 4, .config_conflict = true }, { .conflict_logged = true }, ON,
           "none", { .conflict_logged = true } },
         { "a running config edited into a conflict: not reloaded onto the other's data",
           { IN, .config_present = true, .config_hash = 5, .config_conflict = true, .unit = UNIT_STATE_ACTIVE },
           { .config_known = true, .config_hash = 4 }, ON,
-          "log-conflict", { .config_known = true, .config_hash = 4, .conflict_logged = true } },
+          "log-conflict inspect-config", { .config_known = true, .config_hash = 4, .conflict_logged = true } },
         { "the conflict resolved (the original removed): started as new",
           { IN, .config_present = true, .config_hash = 4 }, { .conflict_logged = true }, ON,
-          "start", { .config_known = true, .config_hash = 4 } },
+          "start inspect-config", { .config_known = true, .config_hash = 4 } },
         { "out of scope: skipped, logged once",
           { .cluster_present = true, .cluster_ready = true }, {}, ON,
           "log-skipped", { .skip_logged = true } },
@@ -172,15 +204,15 @@ static const Row rows[] = {
         { "config and cluster both appear: start the config, no generation",
           { IN, DIR, .config_present = true, .config_hash = 5, .cluster_present = true, .cluster_ready = true,
             .cluster_sig = 1 }, {}, ON,
-          "start", { .config_known = true, .config_hash = 5, .cluster_known = true, .cluster_sig = 1 } },
+          "start inspect-config", { .config_known = true, .config_hash = 5, .cluster_known = true, .cluster_sig = 1 } },
         { "marked cluster: its new config starts the takeover unit, not patroni@",
           { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true, .cluster_ready = true },
           { .cluster_known = true }, ON,
-          "takeover", { .config_known = true, .config_hash = 5, .cluster_known = true } },
+          "takeover inspect-config", { .config_known = true, .config_hash = 5, .cluster_known = true } },
         { "marked cluster at start-up (a handover cut short): takeover again",
           { IN, MARKED, .retry = true, .config_present = true, .config_hash = 5, .cluster_present = true },
           {}, ON,
-          "takeover", { .config_known = true, .config_hash = 5, .cluster_known = true } },
+          "takeover inspect-config", { .config_known = true, .config_hash = 5, .cluster_known = true } },
         { "marked cluster whose files changed: tried again",
           { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true, .cluster_sig = 2 },
           { .config_known = true, .config_hash = 5, .cluster_known = true, .cluster_sig = 1 }, ON,
@@ -196,11 +228,11 @@ static const Row rows[] = {
         { "marked cluster, config edited: no reload of a Patroni that may not run yet",
           { IN, MARKED, .config_present = true, .config_hash = 6, .cluster_present = true },
           { .config_known = true, .config_hash = 5, .cluster_known = true }, ON,
-          "none", { .config_known = true, .config_hash = 6, .cluster_known = true } },
+          "inspect-config", { .config_known = true, .config_hash = 6, .cluster_known = true } },
         { "marked cluster, takeover off: nothing started, logged once",
           { IN, MARKED, .config_present = true, .config_hash = 5, .cluster_present = true }, { .cluster_known = true },
           NO_TAKEOVER,
-          "log-takeover-off",
+          "log-takeover-off inspect-config",
           { .config_known = true, .config_hash = 5, .cluster_known = true, .takeover_off_logged = true } },
         { "marked cluster, takeover off, already logged",
           { IN, MARKED, .retry = true, .config_present = true, .config_hash = 5, .cluster_present = true },
@@ -212,11 +244,14 @@ static const Row rows[] = {
           "none", { .config_known = true, .config_hash = 5, .cluster_known = true } },
         { "marked cluster's config removed: stop patroni@",
           { IN, MARKED, GONE, .cluster_present = true },
-          { .config_known = true, .config_hash = 5, .cluster_known = true }, ON,
+          { .config_known = true, .config_hash = 5, .cluster_known = true, ABSENT }, ON,
           "stop remember-removal", { .cluster_known = true, .removed = true } },
 };
 
 START_TEST(test_table) {
+        unsigned wrong = 0;
+
+        /* Every row is checked, and every wrong one named, before the test fails. */
         for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
                 const Row *r = &rows[i];
                 ClusterMemo next;
@@ -224,10 +259,16 @@ START_TEST(test_table) {
                 unsigned a = reconcile_decide(&r->facts, &r->prev, &r->policy, &next);
 
                 reconcile_actions_to_string(a, buf, sizeof(buf));
-                ck_assert_msg(strcmp(buf, r->actions) == 0, "%s: actions \"%s\", expected \"%s\"", r->situation, buf,
-                              r->actions);
-                ck_assert_msg(reconcile_memo_equal(&next, &r->next), "%s: memo differs", r->situation);
+                if (strcmp(buf, r->actions) != 0) {
+                        fprintf(stderr, "%s: actions \"%s\", expected \"%s\"\n", r->situation, buf, r->actions);
+                        wrong++;
+                }
+                if (!reconcile_memo_equal(&next, &r->next)) {
+                        fprintf(stderr, "%s: memo differs\n", r->situation);
+                        wrong++;
+                }
         }
+        ck_assert_uint_eq(wrong, 0);
 }
 END_TEST
 
@@ -237,12 +278,32 @@ START_TEST(test_vim_save_sequence) {
         Policy p = ON;
         ClusterFacts f = { IN, .config_present = true, .config_hash = 1 };
 
-        ck_assert_uint_eq(reconcile_decide(&f, &m, &p, &n), ACTION_START);
+        ck_assert_uint_eq(reconcile_decide(&f, &m, &p, &n), ACTION_START | ACTION_INSPECT_CONFIG);
         m = n;
         f.config_hash = 2;
-        ck_assert_uint_eq(reconcile_decide(&f, &m, &p, &n), ACTION_RELOAD);
+        ck_assert_uint_eq(reconcile_decide(&f, &m, &p, &n), ACTION_RELOAD | ACTION_INSPECT_CONFIG);
         m = n;
         ck_assert_uint_eq(reconcile_decide(&f, &m, &p, &n), 0);
+}
+END_TEST
+
+START_TEST(test_removal_in_steps) {
+        /* A configuration removed at 1 s: waited for from then on, stopped once removal_settle_ms has passed. */
+        ClusterMemo m = { .config_known = true, .config_hash = 7 }, n;
+        Policy p = ON;
+        ClusterFacts f = { IN, .now_ms = 1000 };
+
+        ck_assert_uint_eq(reconcile_decide(&f, &m, &p, &n), ACTION_WAIT_REMOVAL);
+        ck_assert(n.absent);
+        ck_assert_uint_eq(n.absent_since_ms, 1000);
+        m = n;
+        f.now_ms = 5999;
+        ck_assert_uint_eq(reconcile_decide(&f, &m, &p, &n), ACTION_WAIT_REMOVAL);
+        ck_assert_uint_eq(n.absent_since_ms, 1000);
+        m = n;
+        f.now_ms = 6000;
+        ck_assert_uint_eq(reconcile_decide(&f, &m, &p, &n), ACTION_STOP);
+        ck_assert(!n.absent && !n.config_known);
 }
 END_TEST
 
@@ -259,6 +320,7 @@ int main(void) {
 
         tcase_add_test(tc, test_table);
         tcase_add_test(tc, test_vim_save_sequence);
+        tcase_add_test(tc, test_removal_in_steps);
         tcase_add_test(tc, test_actions_to_string);
         suite_add_tcase(s, tc);
         return run_suite(s);

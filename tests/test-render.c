@@ -6,11 +6,11 @@ static YamlEvents dcs_events(const char *text) {
         YamlEvents all = {}, pairs = {};
         YamlError err = {};
 
-        ck_assert_int_eq(yaml_events_parse(text, strlen(text), &all, &err), 0);
+        ck_assert_int_eq(yamlutil_events_parse(text, strlen(text), &all, &err), 0);
         /* stream, document, mapping start ... mapping end, document end, stream end */
         for (size_t i = 3; i + 3 < all.n; i++)
-                ck_assert_int_eq(yaml_events_push_copy(&pairs, &all.ev[i]), 0);
-        yaml_events_done(&all);
+                ck_assert_int_eq(yamlutil_events_push_copy(&pairs, &all.ev[i]), 0);
+        yamlutil_events_done(&all);
         return pairs;
 }
 
@@ -23,7 +23,7 @@ static char *render(const char *tpl, const char *const *values, const char *dcs)
         if (dcs)
                 d = dcs_events(dcs);
         ck_assert_msg(template_render(t, values, dcs ? &d : NULL, NULL, &out, NULL, &err) == 0, "render: %s", err);
-        yaml_events_done(&d);
+        yamlutil_events_done(&d);
         template_free(t);
         return out;
 }

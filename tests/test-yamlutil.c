@@ -15,34 +15,34 @@ START_TEST(test_resolver) {
                                                "127.0.0.1", "1:70",         "0x",         "a: b" };
         YamlResolver r;
 
-        ck_assert_int_eq(yaml_resolver_init(&r), 0);
+        ck_assert_int_eq(yamlutil_resolver_init(&r), 0);
         for (size_t i = 0; i < sizeof(not_strings) / sizeof(*not_strings); i++)
-                ck_assert_msg(!yaml_resolver_plain_is_string(&r, not_strings[i]), "\"%s\" taken as a string",
+                ck_assert_msg(!yamlutil_resolver_plain_is_string(&r, not_strings[i]), "\"%s\" taken as a string",
                               not_strings[i]);
         for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++)
-                ck_assert_msg(yaml_resolver_plain_is_string(&r, strings[i]), "\"%s\" not taken as a string",
+                ck_assert_msg(yamlutil_resolver_plain_is_string(&r, strings[i]), "\"%s\" not taken as a string",
                               strings[i]);
-        yaml_resolver_done(&r);
+        yamlutil_resolver_done(&r);
 }
 END_TEST
 
 START_TEST(test_integer) {
-        ck_assert(yaml_is_integer("5432"));
-        ck_assert(yaml_is_integer("0"));
-        ck_assert(!yaml_is_integer("05432"));
-        ck_assert(!yaml_is_integer(""));
-        ck_assert(!yaml_is_integer("54a"));
+        ck_assert(yamlutil_is_integer("5432"));
+        ck_assert(yamlutil_is_integer("0"));
+        ck_assert(!yamlutil_is_integer("05432"));
+        ck_assert(!yamlutil_is_integer(""));
+        ck_assert(!yamlutil_is_integer("54a"));
 }
 END_TEST
 
 START_TEST(test_utf8) {
-        ck_assert(yaml_utf8_valid("plain ascii"));
-        ck_assert(yaml_utf8_valid("ünïcødé €  \xf0\x9f\x98\x80"));
-        ck_assert(!yaml_utf8_valid("\xf6\xb9\xb9\xb9")); /* above U+10FFFF: found by fuzzing the renderer */
-        ck_assert(!yaml_utf8_valid("\xc0\xaf"));         /* overlong '/' */
-        ck_assert(!yaml_utf8_valid("\xed\xa0\x80"));     /* a surrogate */
-        ck_assert(!yaml_utf8_valid("\xe2\x82"));          /* truncated */
-        ck_assert(!yaml_utf8_valid("\x80"));               /* a lone continuation byte */
+        ck_assert(yamlutil_utf8_valid("plain ascii"));
+        ck_assert(yamlutil_utf8_valid("ünïcødé €  \xf0\x9f\x98\x80"));
+        ck_assert(!yamlutil_utf8_valid("\xf6\xb9\xb9\xb9")); /* above U+10FFFF: found by fuzzing the renderer */
+        ck_assert(!yamlutil_utf8_valid("\xc0\xaf"));         /* overlong '/' */
+        ck_assert(!yamlutil_utf8_valid("\xed\xa0\x80"));     /* a surrogate */
+        ck_assert(!yamlutil_utf8_valid("\xe2\x82"));          /* truncated */
+        ck_assert(!yamlutil_utf8_valid("\x80"));               /* a lone continuation byte */
 }
 END_TEST
 
@@ -52,17 +52,17 @@ START_TEST(test_events_roundtrip) {
         YamlError err = {};
         char *out = NULL;
 
-        ck_assert_int_eq(yaml_events_parse(text, strlen(text), &e, &err), 0);
+        ck_assert_int_eq(yamlutil_events_parse(text, strlen(text), &e, &err), 0);
         ck_assert_uint_eq(e.n, 18);
-        ck_assert_uint_eq(yaml_events_node_end(&e, 2), 15); /* the top mapping */
-        ck_assert_int_eq(yaml_events_emit(e.ev, e.n, &out, NULL), 0);
+        ck_assert_uint_eq(yamlutil_events_node_end(&e, 2), 15); /* the top mapping */
+        ck_assert_int_eq(yamlutil_events_emit(e.ev, e.n, &out, NULL), 0);
         ck_assert_str_eq(out, "a: 1\nb: [x, \"y: z\"]\nc: {d: e}\n");
         free(out);
-        yaml_events_done(&e);
+        yamlutil_events_done(&e);
 
-        ck_assert_int_eq(yaml_events_parse("a: [\n", 5, &e, &err), -EINVAL);
+        ck_assert_int_eq(yamlutil_events_parse("a: [\n", 5, &e, &err), -EINVAL);
         ck_assert_uint_eq(err.line, 2);
-        yaml_events_done(&e);
+        yamlutil_events_done(&e);
 }
 END_TEST
 
@@ -159,10 +159,10 @@ START_TEST(test_deep_nesting) {
         memset(text + n, ']', n);
         text[2 * n] = '\n';
         text[2 * n + 1] = 0;
-        ck_assert_int_eq(yaml_events_parse(text, 2 * n + 1, &e, &yerr), -EINVAL);
+        ck_assert_int_eq(yamlutil_events_parse(text, 2 * n + 1, &e, &yerr), -EINVAL);
         ck_assert_str_eq(yerr.message, "nested more than 64 levels deep");
         ck_assert_uint_eq(yerr.column, 65);
-        yaml_events_done(&e);
+        yamlutil_events_done(&e);
         ck_assert_int_eq(patroniconf_parse(text, 2 * n + 1, false, &c, &err), -EINVAL);
         ck_assert_str_eq(err, "line 1, column 65: nested more than 64 levels deep");
         free(err);

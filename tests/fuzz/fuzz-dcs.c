@@ -18,28 +18,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 YamlEvents all = {};
                 yaml_event_t ev;
                 yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-                yaml_events_push(&all, &ev);
+                yamlutil_events_push(&all, &ev);
                 yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-                yaml_events_push(&all, &ev);
+                yamlutil_events_push(&all, &ev);
                 yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-                yaml_events_push(&all, &ev);
+                yamlutil_events_push(&all, &ev);
                 for (size_t i = 0; i < c->pairs.n; i++)
-                        yaml_events_push_copy(&all, &c->pairs.ev[i]);
+                        yamlutil_events_push_copy(&all, &c->pairs.ev[i]);
                 yaml_mapping_end_event_initialize(&ev);
-                yaml_events_push(&all, &ev);
+                yamlutil_events_push(&all, &ev);
                 yaml_document_end_event_initialize(&ev, 1);
-                yaml_events_push(&all, &ev);
+                yamlutil_events_push(&all, &ev);
                 yaml_stream_end_event_initialize(&ev);
-                yaml_events_push(&all, &ev);
-                if (yaml_events_emit(all.ev, all.n, &out, NULL) >= 0) {
+                yamlutil_events_push(&all, &ev);
+                if (yamlutil_events_emit(all.ev, all.n, &out, NULL) >= 0) {
                         YamlEvents back = {};
                         YamlError e = {};
-                        FUZZ_ASSERT(yaml_events_parse(out, strlen(out), &back, &e) == 0, "emitted DCS does not parse: %s",
+                        FUZZ_ASSERT(yamlutil_events_parse(out, strlen(out), &back, &e) == 0, "emitted DCS does not parse: %s",
                                     out);
-                        yaml_events_done(&back);
+                        yamlutil_events_done(&back);
                 }
                 FUZZ_ASSERT(c->type && c->source, "type and source are set");
-                yaml_events_done(&all);
+                yamlutil_events_done(&all);
         } else
                 FUZZ_ASSERT(err != NULL, "a refusal says why");
         dcs_config_free(c);

@@ -20,19 +20,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_ASSERT(err != NULL, "a failed parse names its reason");
                 goto finish;
         }
-        if (yaml_events_parse(dcs_text, strlen(dcs_text), &all, &yerr) < 0)
+        if (yamlutil_events_parse(dcs_text, strlen(dcs_text), &all, &yerr) < 0)
                 abort();
         for (size_t i = 3; i + 3 < all.n; i++)
-                yaml_events_push_copy(&dcs, &all.ev[i]);
+                yamlutil_events_push_copy(&dcs, &all.ev[i]);
         if (template_render(t, values, &dcs, "# h\n", &out, &out_size, &err) >= 0) {
-                int r = yaml_events_parse(out, out_size, &out_ev, &yerr);
+                int r = yamlutil_events_parse(out, out_size, &out_ev, &yerr);
                 FUZZ_ASSERT(r == 0, "rendered output does not parse: %s at %zu:%zu\n%s", yerr.message, yerr.line,
                             yerr.column, out);
         }
 finish:
-        yaml_events_done(&all);
-        yaml_events_done(&dcs);
-        yaml_events_done(&out_ev);
+        yamlutil_events_done(&all);
+        yamlutil_events_done(&dcs);
+        yamlutil_events_done(&out_ev);
         template_free(t);
         free(err);
         free(out);

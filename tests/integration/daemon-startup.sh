@@ -93,8 +93,8 @@ if is_root && command -v pg_createcluster >/dev/null && [ -x /usr/lib/postgresql
         expect_count "real pg_createcluster: one handover" \
                 '^dry-run: start patroni-debiand-takeover@15-realtest.service 15/realtest$' 1
         expect_count "real pg_createcluster: no direct start of Patroni" '^dry-run: start patroni@' 0
-        check "real pg_createcluster: marked for the handover" "15/realtest" \
-                "$(cat "$R/var/lib/patroni-debiand/takeover/15-realtest")"
+        check "real pg_createcluster: marked for the handover" "TAKEOVER_PORT=5499" \
+                "$(grep '^TAKEOVER_PORT=' "$R/var/lib/patroni-debiand/takeover/15-realtest")"
         check "with its port" "5499" "$(yaml_get "$R/etc/patroni/15-realtest.yml" "d['postgresql']['listen'].rsplit(':', 1)[1]")"
         stop_daemon
 else

@@ -12,6 +12,11 @@ with_data() {
         touch -d '1 hour ago' "$R/etc/postgresql/15/$1/postgresql.conf"
 }
 
+# mark_values FILE: the mark's KEY=VALUE lines on one line (what the takeover unit gets as its environment)
+mark_values() {
+        grep '^TAKEOVER_' "$1" | tr '\n' ' ' | sed 's/ $//'
+}
+
 new_daemon_root
 with_data gamma 5433
 old_cluster 15 empty 5434 # no data directory known: a plain start
@@ -22,8 +27,10 @@ expect_count "start-up, cluster with data: the takeover unit is started" \
         '^dry-run: start patroni-debiand-takeover@15-gamma.service 15/gamma$' 1
 expect_count "start-up, cluster with data: not patroni@" '^dry-run: start patroni@15-gamma.service' 0
 expect_count "start-up, cluster without data: patroni@ as before" '^dry-run: start patroni@15-empty.service 15/empty$' 1
-check "the mark exists, root only" "600 15/gamma" \
-        "$(stat -c %a "$R/var/lib/patroni-debiand/takeover/15-gamma") $(cat "$R/var/lib/patroni-debiand/takeover/15-gamma")"
+check "the mark exists, root only" "600" "$(stat -c %a "$R/var/lib/patroni-debiand/takeover/15-gamma")"
+check "the mark holds the values the daemon validated, for the helper" \
+        "TAKEOVER_VERSION=15 TAKEOVER_NAME=gamma TAKEOVER_PATRONI_UNIT=patroni@15-gamma.service TAKEOVER_START_CONF=manual TAKEOVER_PORT=5433 TAKEOVER_CONFIG=/etc/patroni/15-gamma.yml" \
+        "$(mark_values "$R/var/lib/patroni-debiand/takeover/15-gamma")"
 check "its directory is root only" "700" "$(stat -c %a "$R/var/lib/patroni-debiand/takeover")"
 check "no mark for the cluster without data" "no" "$([ -e "$R/var/lib/patroni-debiand/takeover/15-empty" ] && echo yes || echo no)"
 
@@ -35,16 +42,26 @@ echo "data_directory = '/var/lib/postgresql/15/delta'" >>"$R/etc/postgresql/15/d
 wait_for 'start patroni-debiand-takeover@15-delta' 1 5
 expect_count "new cluster with data: generated" 'Generated /etc/patroni/15-delta.yml' 1
 expect_count "new cluster with data: handed over" '^dry-run: start patroni-debiand-takeover@15-delta.service 15/delta$' 1
-echo manual >"$R/etc/postgresql/15/gamma/start.conf"
+# The helper recorded a step; the settings change (unit, start_conf): the next start gets the new values,
+# and the step is kept.
+echo TAKEOVER_STEP=roles >>"$R/var/lib/patroni-debiand/takeover/15-gamma"
+printf 'unit: "pat@%%i.service"\nstart_conf: disabled\n' >>"$R/etc/patroni/patroni-debiand.yml"
+kill -HUP "$DPID"
 wait_for 'start patroni-debiand-takeover@15-gamma' 2 5
+expect_count "a reload: the takeover is tried again" '^dry-run: start patroni-debiand-takeover@15-gamma.service' 2
+check "the mark follows the settings, and keeps the helper's step" \
+        "TAKEOVER_VERSION=15 TAKEOVER_NAME=gamma TAKEOVER_PATRONI_UNIT=pat@15-gamma.service TAKEOVER_START_CONF=disabled TAKEOVER_PORT=5433 TAKEOVER_CONFIG=/etc/patroni/15-gamma.yml TAKEOVER_STEP=roles" \
+        "$(mark_values "$R/var/lib/patroni-debiand/takeover/15-gamma")"
+echo manual >"$R/etc/postgresql/15/gamma/start.conf"
+wait_for 'start patroni-debiand-takeover@15-gamma' 3 5
 expect_count "a marked cluster that changes: the takeover is tried again" \
-        '^dry-run: start patroni-debiand-takeover@15-gamma.service' 2
+        '^dry-run: start patroni-debiand-takeover@15-gamma.service' 3
 # The handover is done (the helper removes the mark): nothing more for it.
 rm "$R/var/lib/patroni-debiand/takeover/15-gamma"
 echo "# edited" >>"$R/etc/postgresql/15/gamma/start.conf"
 quiet 600
-expect_count "handed over: no further takeover" '^dry-run: start patroni-debiand-takeover@15-gamma.service' 2
-expect_count "handed over: no start either (its unit was started by the handover)" '^dry-run: start patroni@15-gamma' 0
+expect_count "handed over: no further takeover" '^dry-run: start patroni-debiand-takeover@15-gamma.service' 3
+expect_count "handed over: no start either (its unit was started by the handover)" '^dry-run: start pat@15-gamma' 0
 stop_daemon
 
 # A daemon restart during a handover: the mark survives, the takeover unit is started again.
@@ -52,7 +69,7 @@ start_daemon
 wait_for 'start patroni-debiand-takeover@15-delta' 1 5
 quiet 300
 expect_count "restart: a pending handover is carried on" '^dry-run: start patroni-debiand-takeover@15-delta.service' 1
-expect_count "restart: the handed-over one gets patroni@ as any configuration" '^dry-run: start patroni@15-gamma.service' 1
+expect_count "restart: the handed-over one gets its unit as any configuration" '^dry-run: start pat@15-gamma.service' 1
 stop_daemon
 
 # takeover: false: generated, nothing started, said once.
@@ -75,6 +92,8 @@ with_data gamma 5433
 out=$("$CTL" generate --root "$R" 15 gamma)
 check "patroni-debianctl generate on a cluster with data: says it is marked" "yes" \
         "$(grep -q 'has data: marked for a handover' <<<"$out" && echo yes)"
-check "patroni-debianctl generate: the mark" "15/gamma" "$(cat "$R/var/lib/patroni-debiand/takeover/15-gamma")"
+check "patroni-debianctl generate: the mark, with the values from the settings" \
+        "TAKEOVER_VERSION=15 TAKEOVER_NAME=gamma TAKEOVER_PATRONI_UNIT=patroni@15-gamma.service TAKEOVER_START_CONF=manual TAKEOVER_PORT=5433 TAKEOVER_CONFIG=/etc/patroni/15-gamma.yml" \
+        "$(mark_values "$R/var/lib/patroni-debiand/takeover/15-gamma")"
 
 finish
