@@ -198,6 +198,21 @@ else
         skip "roles in a real PostgreSQL (need root, PostgreSQL 15 and python3-psycopg2)"
 fi
 
+# The units as systemd reads them: a setting it refuses makes the whole unit unusable.
+if command -v systemd-analyze >/dev/null; then
+        mkdir -p "$T/units"
+        for u in patroni-debiand.service patroni-debiand-takeover@.service; do
+                sed -e "s|%PKGLIBEXECDIR%|$top_srcdir/src/helpers|g" -e "s|%SBINDIR%|$top_builddir|g" \
+                        "$top_srcdir/etc/$u.in" >"$T/units/$u"
+        done
+        out=$(cd "$T/units" && systemd-analyze verify --man=no ./patroni-debiand.service \
+                ./patroni-debiand-takeover@15-main.service 2>&1 |
+                grep -E 'Refusing|bad unit file|Unknown (key|section)|[Ii]nvalid|[Ff]ailed to parse')
+        check "systemd-analyze verify: systemd takes every setting of both units" "" "$out"
+else
+        skip "systemd-analyze not installed"
+fi
+
 if command -v pyflakes3 >/dev/null; then
         out=$(pyflakes3 "$tk" 2>&1)
         check "pyflakes-clean" "0 " "$? $out"
