@@ -47,7 +47,7 @@ verify() {
         port=$(inside pg_conftool -s 15 "$c" show port)
         pw=$(inside sh -c '. /etc/patroni/env.conf && printf %s "$PATRONI_REPLICATION_PASSWORD"')
         inside rm -rf "/var/lib/postgresql/bb-$c"
-        if inside runuser -u postgres -- env PGPASSWORD="$pw" pg_basebackup -h 127.0.0.1 -p "$port" -U replicator \
+        if inside runuser -u postgres -- env PGPASSWORD="$pw" pg_basebackup -w -h 127.0.0.1 -p "$port" -U replicator \
                 -D "/var/lib/postgresql/bb-$c" -X stream -c fast >"$SYS_D/bb.log" 2>&1; then
                 ok "$what: pg_basebackup as replicator with the stored password"
         else
@@ -136,6 +136,8 @@ inside systemctl reset-failed 'patroni-debiand-takeover@15-kappa.service' 2>/dev
 inside systemctl restart patroni-debiand
 if wait_until 90 handed_over kappa; then ok "after SIGKILL and a restart, 15/kappa is handed over"; else
         not_ok "15/kappa after SIGKILL: $(member_state 15-kappa) $(postmaster_unit kappa); $(inside journalctl -q -o cat PGCLUSTER=15/kappa | tail -5)"; fi
+check "after SIGKILL: the next run resumed after the step the first one recorded" "yes" \
+        "$(inside journalctl -q -o cat PGCLUSTER=15/kappa SYSLOG_IDENTIFIER=patroni-debiand-takeover | grep -q 'over to Patroni from after step ' && echo yes)"
 verify kappa 10000 "after SIGKILL"
 lap "scenario 4 (SIGKILL after step 2)"
 
