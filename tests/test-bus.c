@@ -154,8 +154,12 @@ static int open_bus(sd_bus **ret) {
 
 static void fake_systemd_main(int ready_fd) {
         sd_bus *b = NULL;
+        int r;
 
-        if (open_bus(&b) < 0 ||
+        /* dbus-daemon makes its socket (bind) a moment before it accepts on it (listen): try for 5 s. */
+        for (int i = 0; (r = open_bus(&b)) < 0 && i < 500; i++)
+                usleep(10000);
+        if (r < 0 ||
             sd_bus_add_object_vtable(b, NULL, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                      manager_vtable, NULL) < 0 ||
             sd_bus_add_fallback_vtable(b, NULL, "/org/freedesktop/systemd1/unit", "org.freedesktop.systemd1.Unit",
@@ -165,7 +169,7 @@ static void fake_systemd_main(int ready_fd) {
         (void) write(ready_fd, "x", 1);
         close(ready_fd);
         for (;;) {
-                int r = sd_bus_process(b, NULL);
+                r = sd_bus_process(b, NULL);
                 if (r < 0)
                         _exit(0); /* the bus went away */
                 if (r == 0 && sd_bus_wait(b, UINT64_MAX) < 0)
