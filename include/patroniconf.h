@@ -16,6 +16,8 @@ typedef struct PatroniConf {
         int restapi_port; /* from restapi.listen, 0 if none */
         char *restapi_address; /* restapi.connect_address, else restapi.listen; NULL if neither */
         bool restapi_tls;      /* restapi.certfile is set */
+        bool restapi_auth;     /* restapi.authentication has a username and a password */
+        char *dcs_plain_remote; /* an etcd endpoint reached over plain http that is not loopback; NULL if none */
         int postgresql_port;   /* from postgresql.listen, 0 if none */
         char *data_dir;        /* postgresql.data_dir, NULL if none */
         char *bootstrap_method; /* bootstrap.method, NULL if none (initdb) */

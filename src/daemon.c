@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "conf.h"
 #include "daemon.h"
+#include "envconf.h"
 #include "fsutil.h"
 #include "log.h"
 #include "macro.h"
@@ -573,6 +574,30 @@ static int mark_for_takeover(Daemon *d, Item *it, const Gathered *g, GenError *e
         return r;
 }
 
+/* Before configurations are written: the REST API's credentials in env.conf, which Patroni reads when it
+ * starts. Without them no configuration is written (each of N says why): Patroni would serve its unsafe
+ * endpoints to anyone. */
+static int ensure_restapi_credentials(Daemon *d, GenOutput *outs, GenError *errs, size_t n) {
+        _cleanup_free_ char *added = NULL, *error = NULL;
+        int r = envconf_ensure_restapi(d->rootfd, &added, &error);
+
+        if (r > 0)
+                log_fields(LOG_NOTICE, 0,
+                           &((LogFields){ .config_file = PATRONI_ENV_CONF, .message_id = MESSAGE_SECRET_GENERATED }),
+                           "Added %s to %s (root only): the REST API asks for them on every unsafe request. Every "
+                           "other host of a cluster needs the same file: copy it there before starting Patroni.",
+                           added, PATRONI_ENV_CONF);
+        if (r >= 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                errs[i].status = GEN_WRITE_FAILED;
+                if (asprintf(&errs[i].message, "%s: %s", PATRONI_ENV_CONF, error ? error : fs_describe_error(r)) < 0)
+                        errs[i].message = NULL;
+                (void) outs;
+        }
+        return r;
+}
+
 /* A dry run writes nothing: it says what it would write and where, and remembers it as if written. */
 static void dry_run_write(Daemon *d, Item *it, const GenOutput *out, const PgCluster *c) {
         bool takeover = takeover_cluster_has_data(d->rootfd, c);
@@ -646,7 +671,7 @@ static void reconcile_items(Daemon *d, Item **items, size_t n_items, bool retry)
                 }
                 pgcluster_done(&g.cluster);
         }
-        if (n > 0 && !d->opts.dry_run)
+        if (n > 0 && !d->opts.dry_run && ensure_restapi_credentials(d, outs, errs, n) >= 0)
                 (void) gen_write_many(d->gen, outs, n, false, errs);
         for (size_t i = 0; i < n; i++) {
                 Gathered g;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "envconf.h"
 #include "fsutil.h"
 #include "dcs.h"
 #include "patroniconf.h"
@@ -109,6 +110,19 @@ static int open_root(const Globals *g) {
 }
 
 
+/* Before the first configuration: the REST API's credentials, which Patroni reads from env.conf. */
+static int ensure_restapi_credentials(int rootfd, char **ret_added, GenError *err) {
+        _cleanup_free_ char *error = NULL;
+        int r = envconf_ensure_restapi(rootfd, ret_added, &error);
+
+        if (r >= 0)
+                return r;
+        err->status = GEN_WRITE_FAILED;
+        if (asprintf(&err->message, "%s: %s", PATRONI_ENV_CONF, error ? error : fs_describe_error(r)) < 0)
+                err->message = NULL;
+        return r;
+}
+
 /* Like the daemon: a cluster that already has data is marked for a handover before its configuration is written. */
 static int mark_for_takeover(int rootfd, const GenRequest *req, const Settings *s, bool *marked, GenError *err) {
         char unit[UNIT_NAME_MAX + 1];
@@ -154,6 +168,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                 .temp_max_age_s = GEN_TEMP_MAX_AGE_S,
         };
         bool to_stdout = false, marked = false;
+        _cleanup_free_ char *added = NULL;
         int c, status;
 
         argv[0] = (char *) program; /* getopt's messages name the program, not "generate" */
@@ -220,6 +235,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
         paths.settings_template = settings->template;
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
+            (!to_stdout && ensure_restapi_credentials(rootfd, &added, &err) < 0) ||
             (!to_stdout && mark_for_takeover(rootfd, &req, settings, &marked, &err) < 0) ||
             (!to_stdout && gen_write(in, &out, req.force, &err) < 0)) {
                 log_error("%s", err.message ? err.message : "out of memory");
@@ -245,6 +261,9 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                 if (marked)
                         printf("%s/%s has data: marked for a handover to Patroni (%s/%s-%s), which patroni-debiand "
                                "carries out\n", req.version, req.cluster, TAKEOVER_DIR, req.version, req.cluster);
+                if (added)
+                        printf("Added %s to %s (root only): the REST API asks for them on every unsafe request. "
+                               "Every other host of the cluster needs the same file\n", added, PATRONI_ENV_CONF);
         }
         gen_output_done(&out);
         return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
@@ -336,11 +355,7 @@ typedef struct ValidateContext {
 } ValidateContext;
 
 static bool env_has(char **env, const char *key) {
-        size_t l = strlen(key);
-        for (char **e = env; e && *e; e++)
-                if (strncmp(*e, key, l) == 0 && (*e)[l] == '=' && (*e)[l + 1])
-                        return true;
-        return false;
+        return envconf_get(env, key) != NULL;
 }
 
 /*
@@ -367,7 +382,9 @@ static const char *classify(const char *line, const ValidateContext *v, char *wh
         }
         if (startswith(line, "postgresql.authentication.rewind ") && strstr(line, "is not defined") &&
             !env_has(v->env, "PATRONI_REWIND_USERNAME")) {
-                if (v->env_conf_exists)
+                /* A handover stores the replication and rewind settings together: an env.conf with the one and
+                 * not the other did not come from a handover, and nothing will add the rewind user. */
+                if (env_has(v->env, "PATRONI_REPLICATION_PASSWORD"))
                         return NULL;
                 snprintf(why, size, "the handover creates the rewind role and puts PATRONI_REWIND_USERNAME and _PASSWORD "
                                     "in %s; other hosts get that file", PATRONI_ENV_CONF);
@@ -461,48 +478,25 @@ static void validate_with_patroni(Findings *f, const char *file, const char *sho
                 finding(f, "ok", "patroni --validate-config %s: nothing but the notes above", shown);
 }
 
-/* env.conf as systemd's EnvironmentFile= reads it: KEY=VALUE lines, # and ; comments, optional quotes. */
-static char **read_env_file(int rootfd, const char *path, bool *ret_exists) {
-        _cleanup_free_ char *text = NULL;
-        char **env = NULL;
-        size_t n = 0, size;
-
-        *ret_exists = fs_read_in_root(rootfd, path, true, &text, &size) >= 0;
-        if (!*ret_exists || fs_nul_line(text, size) > 0)
-                return NULL;
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-                char *eq, *v, **p;
-                size_t l;
-                while (*line == ' ' || *line == '\t')
-                        line++;
-                if (!*line || *line == '#' || *line == ';' || !(eq = strchr(line, '=')))
-                        continue;
-                *eq = 0;
-                v = eq + 1;
-                l = strlen(v);
-                while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t' || v[l - 1] == '\r'))
-                        v[--l] = 0;
-                if (l >= 2 && (v[0] == '"' || v[0] == '\'') && v[l - 1] == v[0]) {
-                        v[l - 1] = 0;
-                        v++;
-                }
-                p = reallocarray(env, n + 2, sizeof(char *));
-                if (!p)
-                        break;
-                env = p;
-                if (asprintf(&env[n], "%s=%s", line, v) < 0)
-                        break;
-                env[++n] = NULL;
-        }
-        return env;
-}
-
-static void strv_freep(char ***v) {
-        for (char **e = *v; e && *e; e++) {
-                explicit_bzero(*e, strlen(*e)); /* passwords */
-                free(*e);
-        }
-        free(*v);
+/* What anyone on the network could do to this cluster, and what to do about it. */
+static void check_exposure(Findings *f, const PatroniConf *pc, char **env, const char *what, const char *version,
+                           const char *cluster) {
+        if (!pc->restapi_address)
+                return; /* nothing parsed */
+        if (!pc->restapi_auth &&
+            !(envconf_get(env, "PATRONI_RESTAPI_USERNAME") && envconf_get(env, "PATRONI_RESTAPI_PASSWORD")))
+                finding(f, "warning",
+                        "%s: Patroni's REST API at %s asks for no password, so anyone who reaches it may restart "
+                        "PostgreSQL, fail over or change any parameter: add PATRONI_RESTAPI_USERNAME and "
+                        "PATRONI_RESTAPI_PASSWORD to %s (patroni-debianctl generate adds them when it writes a "
+                        "configuration), copy it to the other hosts, then systemctl restart patroni@%s-%s",
+                        what, pc->restapi_address, PATRONI_ENV_CONF, version, cluster);
+        if (pc->dcs_plain_remote)
+                finding(f, "warning",
+                        "%s: the DCS is reached over plain http at %s, another host: anyone on the network between "
+                        "can read and write the cluster's keys, which set every member's PostgreSQL parameters. Run "
+                        "etcd with TLS and client certificates, and set protocol: https, cacert, cert and key in %s",
+                        what, pc->dcs_plain_remote, DCS_YML);
 }
 
 /* Is the postmaster of the cluster with DATA_DIR the one that listens on PORT (its socket's lock file)? */
@@ -563,7 +557,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                 .default_vip_template = PKGDATADIR "/vip.in",
                 .keep_temp_files = true, /* a check changes nothing */
         };
-        _cleanup_(strv_freep) char **env = NULL;
+        _cleanup_(envconf_freep) char **env = NULL;
         _cleanup_free_ char *secret_problem = NULL, *data_dir = NULL;
         ValidateContext vc = {};
         PatroniConf pc = {};
@@ -597,7 +591,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                         version, cluster);
         paths.settings_template = s->template;
 
-        env = read_env_file(rootfd, PATRONI_ENV_CONF, &vc.env_conf_exists);
+        env = envconf_read(rootfd, &vc.env_conf_exists);
         vc.env = env;
         r = fs_check_secret_file(rootfd, PATRONI_ENV_CONF, &secret_problem);
         if (r > 0)
@@ -671,6 +665,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         if (!parsed && out.config && patroniconf_parse(out.config, out.config_size, false, &pc, &error) < 0)
                 pc = (PatroniConf){};
         vc.conf = &pc;
+        check_exposure(&f, &pc, env, text ? path : "the configuration that would be generated", version, cluster);
         if (text && !parsed)
                 finding(&f, "skipped", "patroni --validate-config: %s does not parse", path);
         else if (text) {
@@ -724,6 +719,13 @@ static int cmd_ctl(const Globals *g, int argc, char **argv) {
         char **args = calloc((size_t) argc + 3, sizeof(char *));
         if (!args)
                 return log_oom(), EXIT_FAILED;
+        /* patronictl asks the REST API with the credentials Patroni runs with, from env.conf as the unit gets
+         * them (where this user may read it): in its environment, never on its command line. */
+        bool env_exists;
+        char **env = envconf_read(rootfd, &env_exists);
+        for (char **e = env; e && *e; e++)
+                if (startswith(*e, "PATRONI_"))
+                        putenv(*e);
         args[0] = (char *) "patronictl";
         args[1] = (char *) "-c";
         args[2] = full;

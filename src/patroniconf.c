@@ -21,6 +21,7 @@ void patroniconf_done(PatroniConf *c) {
         free(c->data_dir);
         free(c->dcs_section);
         free(c->bootstrap_method);
+        free(c->dcs_plain_remote);
         *c = (PatroniConf){};
 }
 
@@ -192,6 +193,66 @@ static int canonical(yaml_document_t *d, yaml_node_t *n, char **ret, const char 
         return 0;
 }
 
+static bool loopback_host(const char *h, size_t n) {
+        static const char *const names[] = { "localhost", "::1", "[::1]" };
+
+        if (n >= 4 && strncmp(h, "127.", 4) == 0)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (n == strlen(names[i]) && strncmp(h, names[i], n) == 0)
+                        return true;
+        return false;
+}
+
+/* One endpoint, "host:port" or "scheme://host:port/...": plain and not loopback? */
+static bool plain_remote(const char *e, const char *protocol) {
+        const char *s = strstr(e, "://"), *h, *end;
+
+        if (s ? (size_t) (s - e) != 4 || strncmp(e, "http", 4) != 0 : !streq(protocol, "http"))
+                return false; /* https, or a scheme that is not http */
+        h = s ? s + 3 : e;
+        if (*h == '[')
+                end = strchr(h, ']') ? strchr(h, ']') + 1 : h + strlen(h);
+        else
+                end = h + strcspn(h, ":/");
+        return end > h && !loopback_host(h, (size_t) (end - h));
+}
+
+/* etcd and etcd3: host, hosts (a list, or a comma-separated string), url and urls, with protocol (http). */
+static int plain_remote_endpoint(yaml_document_t *d, yaml_node_t *root, PatroniConf *c) {
+        static const char *const keys[] = { "host", "hosts", "url", "urls" };
+        yaml_node_t *dcs = map_get(d, root, "etcd3") ? map_get(d, root, "etcd3") : map_get(d, root, "etcd");
+        const char *protocol = scalar(map_get(d, dcs, "protocol"));
+
+        if (!protocol || !protocol[0])
+                protocol = "http";
+        for (size_t k = 0; dcs && k < ELEMENTSOF(keys) && !c->dcs_plain_remote; k++) {
+                yaml_node_t *n = map_get(d, dcs, keys[k]);
+                const char *one[64];
+                size_t m = 0;
+                if (n && n->type == YAML_SCALAR_NODE)
+                        one[m++] = scalar(n);
+                else if (n && n->type == YAML_SEQUENCE_NODE)
+                        for (yaml_node_item_t *i = n->data.sequence.items.start;
+                             i < n->data.sequence.items.top && m < ELEMENTSOF(one); i++)
+                                if ((one[m] = scalar(yaml_document_get_node(d, *i))))
+                                        m++;
+                for (size_t i = 0; i < m && !c->dcs_plain_remote; i++) {
+                        _cleanup_free_ char *copy = strdup(one[i]);
+                        if (!copy)
+                                return -ENOMEM;
+                        for (char *save = NULL, *e = strtok_r(copy, ", ", &save); e; e = strtok_r(NULL, ", ", &save))
+                                if (plain_remote(e, protocol)) {
+                                        c->dcs_plain_remote = strdup(e);
+                                        if (!c->dcs_plain_remote)
+                                                return -ENOMEM;
+                                        break;
+                                }
+                }
+        }
+        return 0;
+}
+
 bool patroniconf_same_cluster(const PatroniConf *a, const PatroniConf *b, char *what, size_t size) {
         if (a->data_dir && b->data_dir && streq(a->data_dir, b->data_dir))
                 snprintf(what, size, "data directory %s", a->data_dir);
@@ -314,6 +375,12 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                         return -ENOMEM;
         }
         c->restapi_tls = scalar(map_get(d, restapi, "certfile")) != NULL;
+        yaml_node_t *auth = map_get(d, restapi, "authentication");
+        v = scalar(map_get(d, auth, "username"));
+        c->restapi_auth = v && v[0] && (v = scalar(map_get(d, auth, "password"))) && v[0];
+        r = plain_remote_endpoint(d, root, c);
+        if (r < 0)
+                return r;
         v = scalar(map_get(d, map_get(d, root, "bootstrap"), "method"));
         if (v && v[0] && !(c->bootstrap_method = strdup(v)))
                 return -ENOMEM;

@@ -31,7 +31,7 @@ run_check() { out=$(PATH=$B:$PATH "$CTL" --root "$R" check "$@" 2>&1); rc=$?; }
 run_check 15/main
 echo "$out" | sed 's/^/# /'
 check "clean: exit 0" "0" "$rc"
-check "clean: every finding on its own line, then the count" "ok ok ok ok info ok 0 " \
+check "clean: every finding on its own line, then the count" "ok ok ok ok ok info ok 0 " \
         "$(awk '{ print $1 }' <<<"$out" | tr '\n' ' ')"
 check "clean: Patroni validated the configuration that would be generated" "yes" \
         "$(grep -q '^ok  *patroni --validate-config (the configuration that would be generated)$' <<<"$out" && echo yes)"
@@ -62,6 +62,24 @@ run_check 15/main
 check "env.conf readable by every user: a warning saying what to run" "yes" \
         "$(grep -q '^warning  */etc/patroni/env.conf is readable by every user (mode 0644), and holds passwords: chmod 600 /etc/patroni/env.conf$' <<<"$out" && echo yes)"
 rm "$R/etc/patroni/env.conf"
+run_check 15/main
+check "no REST API credentials anywhere: a warning saying what anyone could do and what to do" "0 yes" \
+        "$rc $(grep -q '^warning  */etc/patroni/15-main.yml: Patroni.s REST API at 10.0.0.1:8008 asks for no password, so anyone who reaches it may restart PostgreSQL, fail over or change any parameter: add PATRONI_RESTAPI_USERNAME and PATRONI_RESTAPI_PASSWORD to /etc/patroni/env.conf' <<<"$out" && echo yes)"
+printf 'PATRONI_RESTAPI_USERNAME=patroni\nPATRONI_RESTAPI_PASSWORD=x\n' >"$R/etc/patroni/env.conf"
+chmod 600 "$R/etc/patroni/env.conf"
+
+# The DCS over plain http to another host: a warning; TLS, or loopback, none.
+dcs_warning() { # DCS-SECTION: the plain-DCS warnings check gives for a configuration with that section
+        sed '/^etcd3:/,/^[a-z]/{/^etcd3:/d;/^  /d}' "$R/etc/patroni/15-main.yml" >"$R/etc/patroni/15-dcs.yml"
+        printf '%b' "$1" >>"$R/etc/patroni/15-dcs.yml"
+        run_check 15/dcs
+        grep -c 'the DCS is reached over plain http at' <<<"$out"
+        rm "$R/etc/patroni/15-dcs.yml"
+}
+check "DCS: plain http to other hosts warned; https, loopback and an https url not" "1 1 1 0 0 0" \
+        "$(dcs_warning 'etcd3:\n  hosts: 10.7.7.7:2379\n') $(dcs_warning 'etcd3:\n  hosts: [127.0.0.1:2379, 10.7.7.8:2379]\n') $(
+        dcs_warning 'etcd3:\n  url: http://etcd.example:2379\n') $(dcs_warning 'etcd3:\n  protocol: https\n  hosts: 10.7.7.7:2379\n') $(
+        dcs_warning 'etcd3:\n  hosts: 127.0.0.1:2379,[::1]:2379,localhost:2379\n') $(dcs_warning 'etcd3:\n  urls: [https://10.7.7.7:2379]\n')"
 
 # An admin's copy of a configuration: both files named.
 cp "$R/etc/patroni/15-main.yml" "$R/etc/patroni/15-main.bak.yml"

@@ -148,11 +148,11 @@ mounted() {
 }
 new_root
 mounted "read-only /etc/patroni" 6 'cannot write /etc/patroni/15-main.yml: Read-only file system' \
-        "config.yml.in dcs.yml " \
+        "config.yml.in dcs.yml env.conf " \
         'mount --bind "$0/etc/patroni" "$0/etc/patroni" && mount -o remount,bind,ro "$0/etc/patroni"'
 new_root
 mounted "disk full (small tmpfs)" 6 'cannot write /etc/patroni/15-main.yml: No space left on device' \
-        "config.yml.in dcs.yml fill " \
+        "config.yml.in dcs.yml env.conf fill " \
         'cp -a "$0/etc/patroni" "$0/keep" && mount -t tmpfs -o size=64k tmpfs "$0/etc/patroni" && cp -a "$0/keep/." "$0/etc/patroni/" && { head -c 1M /dev/zero >"$0/etc/patroni/fill" 2>/dev/null; true; }'
 
 finish

@@ -80,4 +80,47 @@ printf 'template: /srv/missing.yml.in\n' >"$R/etc/patroni/patroni-debiand.yml"
 out=$("$CTL" generate --root "$R" --hostip=10.0.0.5 --stdout 15 main 2>&1); rc=$?
 check "a template: setting naming no file: said, as the daemon says it" \
         "5 patroni-debianctl: error: /srv/missing.yml.in (template: in /etc/patroni/patroni-debiand.yml): cannot read: No such file or directory" "$rc $out"
+# The REST API's credentials: made once, before the first configuration, root's and 0600; an admin's lines
+# kept byte for byte; never on stdout; never made for --stdout; refused into an env.conf others can read.
+new_root
+new_cluster "$R" 15 main 5432
+new_cluster "$R" 15 other 5433
+rm "$R/etc/patroni/env.conf"
+"$CTL" generate --root "$R" --hostip=10.0.0.5 --stdout 15 main >/dev/null 2>&1
+check "--stdout: no env.conf made" "no" "$([ -e "$R/etc/patroni/env.conf" ] && echo yes || echo no)"
+out=$("$CTL" generate --root "$R" --hostip=10.0.0.5 15 main 2>&1); rc=$?
+check "first generate: says which it added, never their values" \
+        "0 Added PATRONI_RESTAPI_USERNAME, PATRONI_RESTAPI_PASSWORD to /etc/patroni/env.conf (root only): the REST API asks for them on every unsafe request. Every other host of the cluster needs the same file" \
+        "$rc $(grep '^Added' <<<"$out")"
+env_conf=$(cat "$R/etc/patroni/env.conf")
+check "env.conf: the user, and a 32-character random password" "yes" \
+        "$(grep -qx 'PATRONI_RESTAPI_USERNAME=patroni' <<<"$env_conf" && grep -qE '^PATRONI_RESTAPI_PASSWORD=[A-Za-z0-9_-]{32}$' <<<"$env_conf" && echo yes)"
+check "env.conf: 0600$(is_root && echo ' root:root')" "600$(is_root && echo ' root root')" \
+        "$(stat -c '%a' "$R/etc/patroni/env.conf")$(is_root && stat -c ' %U %G' "$R/etc/patroni/env.conf")"
+check "the password is nowhere in what generate printed or wrote elsewhere" "0" \
+        "$(pw=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD=//p' "$R/etc/patroni/env.conf"); { echo "$out"; cat "$R/etc/patroni/15-main.yml"; } | grep -c -- "$pw")"
+out=$("$CTL" generate --root "$R" --hostip=10.0.0.5 15 other 2>&1)
+check "second generate: env.conf unchanged, nothing said of it" "yes 0" \
+        "$([ "$(cat "$R/etc/patroni/env.conf")" = "$env_conf" ] && echo yes) $(grep -c '^Added' <<<"$out")"
+new_root
+new_cluster "$R" 15 main 5432
+printf '# the admin'"'"'s\nPATRONI_SUPERUSER_PASSWORD="s p"\nPATRONI_RESTAPI_USERNAME=admin' >"$R/etc/patroni/env.conf"
+chmod 600 "$R/etc/patroni/env.conf"
+"$CTL" generate --root "$R" --hostip=10.0.0.5 15 main >/dev/null 2>&1
+check "an admin's env.conf: kept byte for byte, its user kept, only the password added" \
+        "# the admin's|PATRONI_SUPERUSER_PASSWORD=\"s p\"|PATRONI_RESTAPI_USERNAME=admin|PATRONI_RESTAPI_PASSWORD=*|" \
+        "$(sed 's/^\(PATRONI_RESTAPI_PASSWORD=\).*/\1*/' "$R/etc/patroni/env.conf" | tr '\n' '|')"
+if is_root; then
+        new_root
+        new_cluster "$R" 15 main 5432
+        rm "$R/etc/patroni/env.conf"
+        printf 'PATRONI_SUPERUSER_PASSWORD=x\n' >"$R/etc/patroni/env.conf"
+        chmod 644 "$R/etc/patroni/env.conf"
+        out=$("$CTL" generate --root "$R" --hostip=10.0.0.5 15 main 2>&1); rc=$?
+        check "env.conf readable by every user: nothing added, no configuration written, the fix named" \
+                "6 patroni-debianctl: error: /etc/patroni/env.conf: not adding secrets to it: /etc/patroni/env.conf is readable by every user (mode 0644), and holds passwords: chmod 600 /etc/patroni/env.conf no" \
+                "$rc $out $([ -e "$R/etc/patroni/15-main.yml" ] && echo yes || echo no)"
+else
+        skip "env.conf readable by others (needs root)"
+fi
 finish

@@ -65,7 +65,7 @@ if command -v strace >/dev/null; then
                 strace -f -o /dev/null -e inject="$fault" "$CTL" --root "$R" generate --hostip=10.231.0.5 15 main \
                         >/dev/null 2>&1
                 left=$(cd "$R/etc/patroni" && ls -A | tr '\n' ' ')
-                check "injected $fault: no config and no temporary file" "config.yml.in dcs.yml " "$left"
+                check "injected $fault: no config and no temporary file" "config.yml.in dcs.yml env.conf " "$left"
         done
 
         # SIGKILL before the rename: no partial config; the next run succeeds and, once
@@ -78,7 +78,7 @@ if command -v strace >/dev/null; then
         gen --hostip=10.231.0.5 15 main >/dev/null 2>&1
         left=$(cd "$R/etc/patroni" && ls -A | tr '\n' ' ')
         check "after SIGKILL: the next run writes the config and removes the stale temporary file" \
-                "15-main.yml config.yml.in dcs.yml " "$left"
+                "15-main.yml config.yml.in dcs.yml env.conf " "$left"
 else
         skip "fault injection (strace not installed)"
 fi

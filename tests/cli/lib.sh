@@ -48,6 +48,10 @@ new_root() {
         mkdir -p "$R/etc/patroni" "$R/etc/postgresql" "$R/usr/lib/postgresql/15/bin"
         cp "$TEMPLATE" "$R/etc/patroni/config.yml.in"
         printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$R/etc/patroni/dcs.yml"
+        # As after the first generate on a host: the REST API's credentials (tests/cli/generate-basic.sh makes them).
+        printf 'PATRONI_RESTAPI_USERNAME=patroni\nPATRONI_RESTAPI_PASSWORD=not-a-secret-test-value\n' \
+                >"$R/etc/patroni/env.conf"
+        chmod 600 "$R/etc/patroni/env.conf"
 }
 
 # new_cluster ROOT VERSION NAME [PORT]

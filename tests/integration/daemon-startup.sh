@@ -100,4 +100,26 @@ if is_root && command -v pg_createcluster >/dev/null && [ -x /usr/lib/postgresql
 else
         skip "real pg_createcluster (needs root and postgresql-15)"
 fi
+# The REST API's credentials: added to env.conf before the first configuration is written, said once
+# (names only); nothing in a dry run.
+new_daemon_root
+rm "$R/etc/patroni/env.conf"
+old_cluster 15 first 5433
+start_daemon --dry-run
+wait_for 'Would generate' 1 10
+check "dry run: env.conf left alone" "no" "$([ -e "$R/etc/patroni/env.conf" ] && echo yes || echo no)"
+stop_daemon
+start_daemon
+wait_for 'Generated /etc/patroni/15-first.yml' 1 10
+expect_count "credentials added, said once with the names" \
+        'Added PATRONI_RESTAPI_USERNAME, PATRONI_RESTAPI_PASSWORD to /etc/patroni/env.conf \(root only\)' 1
+check "env.conf: the user and a password, 0600" "yes 600" \
+        "$(grep -qx 'PATRONI_RESTAPI_USERNAME=patroni' "$R/etc/patroni/env.conf" && grep -qE '^PATRONI_RESTAPI_PASSWORD=.{32}$' "$R/etc/patroni/env.conf" && echo yes) $(stat -c %a "$R/etc/patroni/env.conf")"
+old_cluster 15 second 5434
+touch "$R/etc/postgresql/15/second/postgresql.conf"
+wait_for 'Generated /etc/patroni/15-second.yml' 1 10
+expect_count "a second configuration: nothing added again" 'Added PATRONI_RESTAPI' 1
+check "the password is not in the log" "0" \
+        "$(grep -c -- "$(sed -n 's/^PATRONI_RESTAPI_PASSWORD=//p' "$R/etc/patroni/env.conf")" "$LOG")"
+stop_daemon
 finish

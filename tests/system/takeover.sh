@@ -75,6 +75,27 @@ check "patroni-debianctl ctl 15/gamma list: patronictl on the right configuratio
         "$(inside "$CTL_INSIDE" ctl 15/gamma list -f json | /usr/bin/python3 -c 'import json,sys; print(" ".join(m["Role"]+" "+m["State"] for m in json.load(sys.stdin)))')"
 check "patroni-debianctl list: 15/gamma's configuration, unit and member" "generated active Leader running" \
         "$(inside "$CTL_INSIDE" list | awk '$2 == "gamma" { print $4, $5, $6, $7 }')"
+# The REST API asks for the credentials in env.conf on its unsafe endpoints.
+api_post() { # CLUSTER PATH [USER:PASSWORD]: the HTTP status of POST PATH on the cluster's REST API
+        inside /usr/bin/python3 -c '
+import base64, sys, urllib.error, urllib.request, yaml
+api = yaml.safe_load(open("/etc/patroni/" + sys.argv[1] + ".yml"))["restapi"]["connect_address"]
+req = urllib.request.Request("http://%s%s" % (api, sys.argv[2]), data=b"{}", method="POST")
+if len(sys.argv) > 3:
+    req.add_header("Authorization", "Basic " + base64.b64encode(sys.argv[3].encode()).decode())
+try:
+    print(urllib.request.urlopen(req, timeout=10).status)
+except urllib.error.HTTPError as e:
+    print(e.code)' "$@"
+}
+pid_before=$(inside head -1 /var/lib/postgresql/15/gamma/postmaster.pid)
+check "REST API: POST /restart without credentials is refused" "401" "$(api_post 15-gamma /restart)"
+check "REST API: ... and with wrong ones" "401" "$(api_post 15-gamma /restart patroni:wrong)"
+check "REST API: POST /failover without credentials is refused" "401" "$(api_post 15-gamma /failover)"
+sleep 1
+check "REST API: PostgreSQL was not restarted" "$pid_before" "$(inside head -1 /var/lib/postgresql/15/gamma/postmaster.pid)"
+check "env.conf holds the REST API's credentials" "2" \
+        "$(inside grep -cE '^PATRONI_RESTAPI_(USERNAME=patroni|PASSWORD=.{32})$' /etc/patroni/env.conf)"
 lap "scenario 1 (pg_createcluster --start)"
 
 # 2. Without --start: the handover starts it, then hands it over.
