@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dcs.h"
 #include "fsutil.h"
@@ -368,6 +369,43 @@ static int dcs_endpoints(const YamlEvents *pairs, size_t vstart, size_t vend, ch
         return 0;
 }
 
+/* The first mapping key named "password" among the events from..to (a whole node), or NULL. */
+static const yaml_event_t *password_key(const YamlEvents *e, size_t from, size_t to) {
+        /* per open collection: is it a mapping, and is its next node a key? */
+        bool is_map[YAML_MAX_DEPTH + 2], want_key[YAML_MAX_DEPTH + 2];
+        size_t depth = 0;
+
+        for (size_t i = from; i <= to && i < e->n; i++) {
+                const yaml_event_t *ev = &e->ev[i];
+                bool is_key = depth > 0 && is_map[depth - 1] && want_key[depth - 1];
+
+                if (depth > 0 && is_map[depth - 1] && ev->type != YAML_MAPPING_END_EVENT &&
+                    ev->type != YAML_SEQUENCE_END_EVENT)
+                        want_key[depth - 1] = !want_key[depth - 1];
+                switch (ev->type) {
+                case YAML_SCALAR_EVENT:
+                        if (is_key && strcasecmp((const char *) ev->data.scalar.value, "password") == 0)
+                                return ev;
+                        break;
+                case YAML_MAPPING_START_EVENT:
+                case YAML_SEQUENCE_START_EVENT:
+                        if (depth >= ELEMENTSOF(is_map))
+                                return NULL; /* deeper than the parser lets through */
+                        is_map[depth] = ev->type == YAML_MAPPING_START_EVENT;
+                        want_key[depth++] = true;
+                        break;
+                case YAML_MAPPING_END_EVENT:
+                case YAML_SEQUENCE_END_EVENT:
+                        if (depth > 0)
+                                depth--;
+                        break;
+                default:
+                        break;
+                }
+        }
+        return NULL;
+}
+
 static int parse_dcs_yml(const char *text, DcsConfig *c, bool *ret_empty, char **ret_error) {
         YamlEvents all = {};
         YamlError err = {};
@@ -402,6 +440,16 @@ static int parse_dcs_yml(const char *text, DcsConfig *c, bool *ret_empty, char *
         end = yamlutil_events_node_end(&all, top);
         if (end == top + 1) {
                 r = error_at(ret_error, "%s: the mapping is empty", DCS_YML);
+                goto finish;
+        }
+        /* Whatever is here is copied into every generated configuration, which the postgres group reads. */
+        const yaml_event_t *pw = password_key(&all, top, end);
+        if (pw) {
+                r = error_at(ret_error,
+                             "%s:%zu:%zu: a password does not belong here: it would be copied into every generated "
+                             "configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD (or "
+                             "PATRONI_<DCS>_PASSWORD), and keep only the username here",
+                             DCS_YML, pw->start_mark.line + 1, pw->start_mark.column + 1);
                 goto finish;
         }
         for (size_t i = top + 1; i < end && r >= 0; i++) {

@@ -67,10 +67,10 @@ START_TEST(test_dcs_yml) {
         /* A complex key (found by fuzzing: the pair walk assumed one-event keys and read past the end). */
         expect_ok("etcd3:\n  ? [a, b]\n  : x\n  hosts: e1:2379\n", NULL, "etcd3", "http://e1:2379",
                   "etcd3:\n  ? [a, b]\n  : x\n  hosts: e1:2379\n");
-        /* The values that break Debian's sed: '/', '&', and a password with : # ' " */
-        expect_ok("etcd3:\n  hosts: e1:2379\n  cacert: /etc/ssl/a&b.pem\n  password: \"p: #'\\\"&/\"\n", NULL,
+        /* The values that break Debian's sed: '/', '&', and a value with : # ' " */
+        expect_ok("etcd3:\n  hosts: e1:2379\n  cacert: /etc/ssl/a&b.pem\n  username: \"p: #'\\\"&/\"\n", NULL,
                   "etcd3", "http://e1:2379",
-                  "etcd3:\n  hosts: e1:2379\n  cacert: /etc/ssl/a&b.pem\n  password: \"p: #'\\\"&/\"\n");
+                  "etcd3:\n  hosts: e1:2379\n  cacert: /etc/ssl/a&b.pem\n  username: \"p: #'\\\"&/\"\n");
 }
 END_TEST
 
@@ -134,6 +134,28 @@ START_TEST(test_errors) {
         expect_error(NULL, "just words\n", "/etc/default/patroni:1: expected KEY=value");
         expect_error(NULL, "DCS_TYPE=etcd3\nDCS_HOSTS=a:1\nDCS_PROTOCOL=ftp\n",
                      "/etc/default/patroni: DCS_PROTOCOL \"ftp\" is not http or https");
+        /* A DCS password would be copied into every generated configuration: refused wherever it is. */
+        expect_error("etcd3:\n  hosts: 'a:1'\n  username: pat\n  password: s3cret\n", NULL,
+                     "/etc/patroni/dcs.yml:4:3: a password does not belong here: it would be copied into every "
+                     "generated configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD (or "
+                     "PATRONI_<DCS>_PASSWORD), and keep only the username here");
+        expect_error("consul: {host: 'a:1', tls: {Password: x}}\n", NULL,
+                     "/etc/patroni/dcs.yml:1:29: a password does not belong here: it would be copied into every "
+                     "generated configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD (or "
+                     "PATRONI_<DCS>_PASSWORD), and keep only the username here");
+        expect_error(NULL, "DCS_TYPE=etcd3\nDCS_HOSTS=a:1\nDCS_PASSWORD=x\n",
+                     "/etc/default/patroni:3: unknown key DCS_PASSWORD (known: DCS_TYPE, DCS_HOSTS, DCS_PROTOCOL, "
+                     "DCS_CACERT, DCS_CERT, DCS_KEY, HOSTIP, NETWORK)");
+}
+END_TEST
+
+START_TEST(test_password_as_a_value) {
+        /* "password" as a value, or inside a list, is no password key */
+        DcsConfig *c = NULL;
+        char *err = NULL;
+
+        ck_assert_int_eq(dcs_load_from("etcd3: {hosts: ['password:1'], username: password}\n", NULL, &c, &err), 0);
+        dcs_config_free(c);
 }
 END_TEST
 
@@ -186,6 +208,7 @@ int main(void) {
         tcase_add_test(tc, test_dcs_yml);
         tcase_add_test(tc, test_defaults);
         tcase_add_test(tc, test_errors);
+        tcase_add_test(tc, test_password_as_a_value);
         tcase_add_test(tc, test_load_files);
         suite_add_tcase(s, tc);
         return run_suite(s);

@@ -18,15 +18,20 @@ else
         not_ok "slash and ampersand: generate failed"
 fi
 
-# 2. A password with every character that breaks sed or YAML: : # ' " & / \ and unicode.
+# 2. A value with every character that breaks sed or YAML: : # ' " & / \ and unicode (Debian's script breaks
+# on these in passwords; a DCS password no longer belongs in dcs.yml, so a user name carries them here).
 new_root
-printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  username: patroni\n  password: "p: #'"'"'\\"&/\\\\ü"\n' >"$R/etc/patroni/dcs.yml"
+printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  username: "p: #'"'"'\\"&/\\\\ü"\n' >"$R/etc/patroni/dcs.yml"
 if gen --hostip=10.231.0.5 15 main >/dev/null; then
-        check "password with : # ' \" & / \\ kept exactly" "p: #'\"&/\\ü" \
-                "$(yaml_get "$R/etc/patroni/15-main.yml" "d['etcd3']['password']")"
+        check "a value with : # ' \" & / \\ kept exactly" "p: #'\"&/\\ü" \
+                "$(yaml_get "$R/etc/patroni/15-main.yml" "d['etcd3']['username']")"
 else
-        not_ok "password: generate failed"
+        not_ok "hostile value: generate failed"
 fi
+printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  username: patroni\n  password: x\n' >"$R/etc/patroni/dcs.yml"
+out=$(gen --hostip=10.231.0.5 --force 15 main 2>&1); rc=$?
+check "a DCS password in dcs.yml: refused, pointing at env.conf" "5 yes" \
+        "$rc $(grep -q '^patroni-debianctl: error: /etc/patroni/dcs.yml:4:3: a password does not belong here: .* PATRONI_ETCD3_PASSWORD' <<<"$out" && echo yes)"
 
 # 3. Dashes: 15-rt-prj is version 15, cluster rt-prj (split on the first dash).
 new_root; new_cluster "$R" 15 rt-prj 5440
