@@ -128,7 +128,7 @@ wait_until() {
 
 # The member's role and state as "Leader running", from patronictl inside the container.
 member_state() { # VERSION-CLUSTER
-        inside patronictl -c "/etc/patroni/$1.yml" list -f json 2>/dev/null |
+        inside timeout 30 patronictl -c "/etc/patroni/$1.yml" list -f json 2>/dev/null |
                 /usr/bin/python3 -c 'import json,sys; m=json.load(sys.stdin); print(" ".join(x["Role"]+" "+x["State"] for x in m))'
 }
 is_leader() { [ "$(member_state "$1")" = "Leader running" ]; }
