@@ -45,6 +45,8 @@ typedef struct Item {
         char key[100]; /* "V/C" */
         ClusterMemo memo;
         Claims claims;
+        double unit_retry_s; /* after a failed unit request: when to decide again (doubles, up to RETRY_MAX_S) */
+        bool unit_failed;    /* ... and that decision is a retry, as on reload: a handover is started again */
         /* A dry run writes nothing: what it would have written stands in for the file. */
         bool virtual_config, virtual_takeover;
         uint64_t virtual_hash;
@@ -263,7 +265,7 @@ static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
         /* Settings only allow unit patterns that every valid VERSION-CLUSTER fits in. */
         f->in_scope = settings_unit_name(d->settings, it->version, it->cluster, g->unit, sizeof(g->unit)) >= 0 &&
                       settings_in_scope(d->settings, it->version, it->cluster);
-        f->retry = retry;
+        f->retry = retry || it->unit_failed;
 
         /* /etc/patroni is root's: an admin's symlink there is followed. */
         _cleanup_close_ int fd = fs_open_in_root(d->rootfd, g->config_path, O_RDONLY | O_NONBLOCK | O_NOCTTY, false);
@@ -384,7 +386,7 @@ static int request_unit(Daemon *d, UnitVerb verb, const Gathered *g, const char 
                 snprintf(msg, sizeof(msg), "%s %s: %s", unit_verb_to_string(verb), unit, strerror(-r));
                 set_error(d, msg);
                 log_fields(LOG_ERR, r, &((LogFields){ .cluster = g->pgcluster, .unit = unit }),
-                           "Failed to %s %s: %m, will retry in %.0fs.", unit_verb_to_string(verb), unit, RETRY_MIN_S);
+                           "Failed to %s %s: %m; will retry.", unit_verb_to_string(verb), unit);
                 return r;
         }
         if (verb == UNIT_START)
@@ -441,8 +443,8 @@ static int start_takeover(Daemon *d, Item *it, const Gathered *g) {
                    "%s has data and runs under pg-common: handing it over to Patroni with %s.", g->pgcluster, unit);
         if (!d->opts.dry_run && g->facts.cluster_present && (r = takeover_mark(d->rootfd, &p)) < 0) {
                 log_fields(LOG_ERR, r, &((LogFields){ .cluster = g->pgcluster, .unit = unit }),
-                           "Cannot write %s/%s-%s: %m; not starting %s, will retry in %.0fs.", TAKEOVER_DIR,
-                           it->version, it->cluster, unit, RETRY_MIN_S);
+                           "Cannot write %s/%s-%s: %m; not starting %s, will retry.", TAKEOVER_DIR,
+                           it->version, it->cluster, unit);
                 return r;
         }
         return request_unit(d, UNIT_START, g, unit);
@@ -549,9 +551,17 @@ static unsigned step(Daemon *d, Item *it, bool retry, Gathered *g) {
         actions = reconcile_decide(&g->facts, &prev, &policy, &it->memo);
         failed = apply(d, it, actions, g);
         if (failed & ACTIONS_UNIT) {
+                /* decided again later, with backoff: a lasting failure is not a log line a second */
                 it->memo.config_known = prev.config_known;
                 it->memo.config_hash = prev.config_hash;
-                arm(d, &it->config_settle, RETRY_MIN_S);
+                it->unit_retry_s = it->unit_retry_s <= 0 ? RETRY_MIN_S
+                                   : it->unit_retry_s * 2 > RETRY_MAX_S ? RETRY_MAX_S : it->unit_retry_s * 2;
+                arm(d, &it->config_settle, it->unit_retry_s);
+                it->unit_failed = true;
+        } else {
+                it->unit_failed = false;
+                if (actions & ACTIONS_UNIT)
+                        it->unit_retry_s = 0;
         }
         return actions;
 }

@@ -107,4 +107,32 @@ if is_root; then
 else
         skip "disk full and read-only (needs root for a mount namespace)"
 fi
+# --- a handover whose mark cannot be written (read-only state directory): retried with backoff ---
+if is_root; then
+        new_daemon_root
+        old_cluster 15 g 5460
+        mkdir -p "$R/var/lib/postgresql/15/g" && echo 15 >"$R/var/lib/postgresql/15/g/PG_VERSION"
+        echo "data_directory = '/var/lib/postgresql/15/g'" >>"$R/etc/postgresql/15/g/postgresql.conf"
+        touch -d '1 hour ago' "$R/etc/postgresql/15/g/postgresql.conf"
+        mkdir -p "$R/var/lib/patroni-debiand"
+        printf '#!/bin/bash\nmount -t tmpfs tmpfs "%s/var/lib/patroni-debiand" && exec "$@"\n' "$R" >"$R/wrap"
+        chmod +x "$R/wrap"
+        DAEMON_WRAPPER="unshare -m --propagation private $R/wrap" start_daemon
+        ns() { nsenter -t "$DPID" -m "$@"; }
+        wait_for '^dry-run: start patroni-debiand-takeover@15-g.service' 1 5
+        ns mount -o remount,ro "$R/var/lib/patroni-debiand"
+        kill -HUP "$DPID"
+        wait_for 'Cannot write /var/lib/patroni-debiand/takeover/15-g: Read-only file system; not starting' 1 5
+        quiet 3500
+        n=$(count 'Cannot write /var/lib/patroni-debiand/takeover/15-g')
+        check "read-only state: the takeover unit not started, tried again with backoff (1 s, 2 s, ...)" "yes 1" \
+                "$([ "$n" -ge 2 ] && [ "$n" -le 3 ] && echo yes || echo "no: $n tries") $(count '^dry-run: start patroni-debiand-takeover@15-g.service')"
+        ns mount -o remount,rw "$R/var/lib/patroni-debiand"
+        wait_for '^dry-run: start patroni-debiand-takeover@15-g.service' 2 10
+        expect_count "writable again: the values written, the takeover unit started" \
+                '^dry-run: start patroni-debiand-takeover@15-g.service' 2
+        stop_daemon
+else
+        skip "read-only state directory (needs root for a mount namespace)"
+fi
 finish
