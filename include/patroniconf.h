@@ -7,6 +7,8 @@
 /* Where Patroni's configurations live, one VERSION-CLUSTER.yml per cluster (as Debian's patroni package has it). */
 #define PATRONI_DIR "/etc/patroni"
 
+#define PATRONICONF_KEY_FILES_MAX 4
+
 /* What we need to know of a Patroni YAML configuration, ours or an admin's. */
 typedef struct PatroniConf {
         char *scope;
@@ -18,6 +20,10 @@ typedef struct PatroniConf {
         bool restapi_tls;      /* restapi.certfile is set */
         bool restapi_auth;     /* restapi.authentication has a username and a password */
         char *dcs_plain_remote; /* an etcd endpoint reached over plain http that is not loopback; NULL if none */
+        char *key_files[PATRONICONF_KEY_FILES_MAX]; /* private keys it names (REST API, patronictl, DCS, PostgreSQL) */
+        /* certificates it names, the same four, and the address a server certificate must name (NULL: a client's) */
+        char *cert_files[PATRONICONF_KEY_FILES_MAX];
+        char *cert_addresses[PATRONICONF_KEY_FILES_MAX];
         int postgresql_port;   /* from postgresql.listen, 0 if none */
         char *data_dir;        /* postgresql.data_dir, NULL if none */
         char *bootstrap_method; /* bootstrap.method, NULL if none (initdb) */

@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <dirent.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "envconf.h"
+#include "tlscert.h"
 #include "fsutil.h"
 #include "dcs.h"
 #include "patroniconf.h"
@@ -479,8 +482,8 @@ static void validate_with_patroni(Findings *f, const char *file, const char *sho
 }
 
 /* What anyone on the network could do to this cluster, and what to do about it. */
-static void check_exposure(Findings *f, const PatroniConf *pc, char **env, const char *what, const char *version,
-                           const char *cluster) {
+static void check_exposure(Findings *f, int rootfd, const PatroniConf *pc, char **env, const char *what,
+                           const char *version, const char *cluster) {
         if (!pc->restapi_address)
                 return; /* nothing parsed */
         if (!pc->restapi_auth &&
@@ -491,6 +494,47 @@ static void check_exposure(Findings *f, const PatroniConf *pc, char **env, const
                         "PATRONI_RESTAPI_PASSWORD to %s (patroni-debianctl generate adds them when it writes a "
                         "configuration), copy it to the other hosts, then systemctl restart patroni@%s-%s",
                         what, pc->restapi_address, PATRONI_ENV_CONF, version, cluster);
+        for (size_t i = 0; i < ELEMENTSOF(pc->key_files) && pc->key_files[i]; i++) {
+                struct stat st;
+                _cleanup_close_ int fd = fs_open_in_root(rootfd, pc->key_files[i], O_PATH, false);
+                if (fd >= 0 && fstat(fd, &st) < 0) {
+                        int e = negative_errno();
+                        safe_close(fd);
+                        fd = e;
+                }
+                if (fd < 0)
+                        finding(f, "warning", "%s names the key %s: %s", what, pc->key_files[i], fs_describe_error(fd));
+                else if (st.st_mode & 0007)
+                        finding(f, "warning",
+                                "%s: the private key %s is %s by every user (mode %04o): chown root:postgres %s; "
+                                "chmod 640 %s",
+                                what, pc->key_files[i], st.st_mode & 0002 ? "writable" : "readable",
+                                (unsigned) (st.st_mode & 07777), pc->key_files[i], pc->key_files[i]);
+                else if (st.st_mode & 0020)
+                        finding(f, "warning", "%s: the private key %s is writable by its group (mode %04o): chmod 640 %s",
+                                what, pc->key_files[i], (unsigned) (st.st_mode & 07777), pc->key_files[i]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(pc->cert_files) && pc->cert_files[i]; i++) {
+                _cleanup_free_ char *error = NULL;
+                char host[300], date[32];
+                TlsCert c;
+                int r = tlscert_load(rootfd, pc->cert_files[i], &c, &error);
+                if (r < 0) {
+                        finding(f, "warning", "%s names the certificate %s: %s", what, pc->cert_files[i],
+                                error ? error : fs_describe_error(r));
+                        continue;
+                }
+                strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&c.not_after));
+                if (c.not_after < time(NULL) + 30 * 24 * 3600)
+                        finding(f, "warning", "%s: the certificate %s %s on %s: renew it and reload Patroni", what,
+                                pc->cert_files[i], c.not_after < time(NULL) ? "expired" : "expires", date);
+                if (pc->cert_addresses[i] && tlscert_host_of(pc->cert_addresses[i], host, sizeof(host)) >= 0 &&
+                    tlscert_names_host(rootfd, pc->cert_files[i], host) == 0)
+                        finding(f, "warning",
+                                "%s: the certificate %s does not name %s, which its peers connect to: a client that "
+                                "verifies it refuses the connection; add it to the certificate's subjectAltName",
+                                what, pc->cert_files[i], host);
+        }
         if (pc->dcs_plain_remote)
                 finding(f, "warning",
                         "%s: the DCS is reached over plain http at %s, another host: anyone on the network between "
@@ -665,7 +709,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         if (!parsed && out.config && patroniconf_parse(out.config, out.config_size, false, &pc, &error) < 0)
                 pc = (PatroniConf){};
         vc.conf = &pc;
-        check_exposure(&f, &pc, env, text ? path : "the configuration that would be generated", version, cluster);
+        check_exposure(&f, rootfd, &pc, env, text ? path : "the configuration that would be generated", version, cluster);
         if (text && !parsed)
                 finding(&f, "skipped", "patroni --validate-config: %s does not parse", path);
         else if (text) {

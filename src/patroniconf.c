@@ -22,6 +22,11 @@ void patroniconf_done(PatroniConf *c) {
         free(c->dcs_section);
         free(c->bootstrap_method);
         free(c->dcs_plain_remote);
+        for (size_t i = 0; i < ELEMENTSOF(c->key_files); i++) {
+                free(c->key_files[i]);
+                free(c->cert_files[i]);
+                free(c->cert_addresses[i]);
+        }
         *c = (PatroniConf){};
 }
 
@@ -381,6 +386,38 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
         r = plain_remote_endpoint(d, root, c);
         if (r < 0)
                 return r;
+        /* The private keys it names: readable by others, they would give away the certificates. */
+        yaml_node_t *dcs = map_get(d, root, c->dcs_type ? c->dcs_type : "etcd3");
+        const char *keys[PATRONICONF_KEY_FILES_MAX] = {
+                scalar(map_get(d, restapi, "keyfile")),
+                scalar(map_get(d, map_get(d, root, "ctl"), "keyfile")),
+                scalar(map_get(d, dcs, "key")) ? scalar(map_get(d, dcs, "key")) : scalar(map_get(d, dcs, "keyfile")),
+                scalar(map_get(d, map_get(d, map_get(d, root, "postgresql"), "parameters"), "ssl_key_file")),
+        };
+        for (size_t k = 0, n = 0; k < ELEMENTSOF(keys); k++)
+                if (keys[k] && keys[k][0] == '/' && !(c->key_files[n++] = strdup(keys[k])))
+                        return -ENOMEM;
+        yaml_node_t *pg = map_get(d, root, "postgresql");
+        const char *certs[PATRONICONF_KEY_FILES_MAX][2] = {
+                { scalar(map_get(d, restapi, "certfile")), c->restapi_address },
+                { scalar(map_get(d, map_get(d, root, "ctl"), "certfile")), NULL },
+                { scalar(map_get(d, dcs, "cert")) ? scalar(map_get(d, dcs, "cert")) : scalar(map_get(d, dcs, "certfile")),
+                  NULL },
+                /* its address matters only to replicas that verify it */
+                { scalar(map_get(d, map_get(d, pg, "parameters"), "ssl_cert_file")),
+                  streq_ptr(scalar(map_get(d, map_get(d, map_get(d, pg, "authentication"), "replication"), "sslmode")),
+                            "verify-full")
+                          ? scalar(map_get(d, pg, "connect_address"))
+                          : NULL },
+        };
+        for (size_t k = 0, n = 0; k < ELEMENTSOF(certs); k++) {
+                if (!certs[k][0] || certs[k][0][0] != '/')
+                        continue;
+                if (!(c->cert_files[n] = strdup(certs[k][0])) ||
+                    (certs[k][1] && !(c->cert_addresses[n] = strdup(certs[k][1]))))
+                        return -ENOMEM;
+                n++;
+        }
         v = scalar(map_get(d, map_get(d, root, "bootstrap"), "method"));
         if (v && v[0] && !(c->bootstrap_method = strdup(v)))
                 return -ENOMEM;
