@@ -736,6 +736,32 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         return f.errors ? 1 : 0;
 }
 
+/* Our environment, with env.conf's PATRONI_* variables in place of any of the same name. */
+static char **patronictl_environment(char **env) {
+        size_t n = 0, k = 0;
+        char **envp;
+
+        for (char **e = environ; *e; e++)
+                n++;
+        for (char **e = env; e && *e; e++)
+                n++;
+        envp = calloc(n + 1, sizeof(char *));
+        if (!envp)
+                return NULL;
+        for (char **e = env; e && *e; e++)
+                if (startswith(*e, "PATRONI_"))
+                        envp[k++] = *e;
+        for (char **e = environ; *e; e++) {
+                size_t l = strcspn(*e, "=");
+                bool shadowed = false;
+                for (size_t i = 0; i < k && !shadowed; i++)
+                        shadowed = strncmp(envp[i], *e, l + 1) == 0;
+                if (!shadowed)
+                        envp[k++] = *e;
+        }
+        return envp;
+}
+
 /* ctl VERSION/CLUSTER ARGS...: exec patronictl with the cluster's configuration. */
 static int cmd_ctl(const Globals *g, int argc, char **argv) {
         char version[64], cluster[NAME_MAX + 1], path[PATH_MAX];
@@ -766,17 +792,19 @@ static int cmd_ctl(const Globals *g, int argc, char **argv) {
         /* patronictl asks the REST API with the credentials Patroni runs with, from env.conf as the unit gets
          * them (where this user may read it): in its environment, never on its command line. */
         bool env_exists;
-        char **env = envconf_read(rootfd, &env_exists);
-        for (char **e = env; e && *e; e++)
-                if (startswith(*e, "PATRONI_"))
-                        putenv(*e);
+        _cleanup_(envconf_freep) char **env = envconf_read(rootfd, &env_exists);
+        _cleanup_free_ char **envp = patronictl_environment(env);
+        if (!envp) {
+                free(args);
+                return log_oom(), EXIT_FAILED;
+        }
         args[0] = (char *) "patronictl";
         args[1] = (char *) "-c";
         args[2] = full;
         for (int i = 2; i < argc; i++)
                 args[i + 1] = argv[i];
         fflush(stdout);
-        execvp(args[0], args);
+        execvpe(args[0], args, envp);
         log_error_errno(errno, "cannot run patronictl: %m (is the patroni package installed?)");
         free(args);
         return 127;

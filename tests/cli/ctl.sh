@@ -35,4 +35,12 @@ out=$("$CTL" --root "$R" ctl 2>&1); rc=$?
 check "ctl without a cluster: usage error" "2" "$rc"
 out=$(PATH=/nonexistent "$CTL" --root "$R" ctl 15/main list 2>&1); rc=$?
 check "ctl without patronictl: 127, saying so" "127 yes" "$rc $(grep -q 'is the patroni package installed' <<<"$out" && echo yes)"
+# env.conf's PATRONI_* variables reach patronictl in its environment (the REST API's credentials for its
+# unsafe calls), over any of the same name the caller has, and never on its command line.
+mkdir -p "$R/envbin"
+printf '#!/bin/sh\nenv | grep "^PATRONI_RESTAPI_" | sort | tr "\\n" " "; echo "args: $*"\n' >"$R/envbin/patronictl"
+chmod +x "$R/envbin/patronictl"
+out=$(PATRONI_RESTAPI_USERNAME=caller PATH=$R/envbin:$PATH "$CTL" --root "$R" ctl 15/main restart 2>&1)
+check "ctl: env.conf's credentials in patronictl's environment, not its arguments" \
+        "PATRONI_RESTAPI_PASSWORD=not-a-secret-test-value PATRONI_RESTAPI_USERNAME=patroni args: -c $R/etc/patroni/15-main.yml restart" "$out"
 finish
