@@ -121,6 +121,20 @@ for i in 2 3; do
         check "${names[i]}: the clone's drop and create led to no action (one start each, nothing generated or stopped)" \
                 "2 0 0 0" "$(daemon_actions)"
 done
+# Replication from the network is TLS only: the replicas' connections use it, and a login without it is refused.
+for c in main my-db; do
+        check "15/$c: both replicas stream over TLS (pg_stat_ssl)" "2" \
+                "$(psql_on 1 "$c" 'SELECT count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) WHERE s.ssl')"
+done
+rpw=$(sed -n 's/^PATRONI_REPLICATION_PASSWORD=//p' "$envf")
+repl_login() { # SSLMODE: a replication login from B to A's 15/main with the right password
+        on 2 runuser -u postgres -- env PGPASSWORD="$rpw" psql -w -X -A -t \
+                "host=10.231.0.1 port=5432 user=replicator dbname=replication replication=true sslmode=$1" \
+                -c 'IDENTIFY_SYSTEM' 2>&1
+}
+check "a replication login from the network without TLS, with the right password: refused" "yes" \
+        "$(grep -q 'no encryption' <<<"$(repl_login disable)" && echo yes)"
+check "... and with TLS: accepted" "1" "$(repl_login require | grep -c '|')"
 lap "scenario 2 (replicas on B and C)"
 
 # 3. Every host agrees on who leads.
