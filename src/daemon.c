@@ -429,11 +429,16 @@ static void inspect_config(Daemon *d, Item *it, const Gathered *g) {
                            g->config_path, d->gen->dcs->source ? d->gen->dcs->source : "the DCS settings");
 }
 
+/* What the daemon hands the takeover helper for IT: the values it validated. */
+static TakeoverParams takeover_params_of(const Daemon *d, const Item *it, const Gathered *g) {
+        return (TakeoverParams){ .version = it->version, .cluster = it->cluster, .patroni_unit = g->unit,
+                                 .start_conf = d->settings->start_conf, .port = g->cluster.port };
+}
+
 /* ACTION_TAKEOVER: the mark gets the values the helper runs with, then the takeover unit starts. */
 static int start_takeover(Daemon *d, Item *it, const Gathered *g) {
         char unit[UNIT_NAME_MAX + 1];
-        const TakeoverParams p = { .version = it->version, .cluster = it->cluster, .patroni_unit = g->unit,
-                                   .start_conf = d->settings->start_conf, .port = g->cluster.port };
+        const TakeoverParams p = takeover_params_of(d, it, g);
         int r;
 
         (void) takeover_unit_name(it->version, it->cluster, unit, sizeof(unit));
@@ -572,8 +577,7 @@ static unsigned step(Daemon *d, Item *it, bool retry, Gathered *g) {
  * configuration never shows up without the mark (a crash between leaves a mark and no configuration,
  * which the next scan completes). */
 static int mark_for_takeover(Daemon *d, Item *it, const Gathered *g, GenError *err) {
-        const TakeoverParams p = { .version = it->version, .cluster = it->cluster, .patroni_unit = g->unit,
-                                   .start_conf = d->settings->start_conf, .port = g->cluster.port };
+        const TakeoverParams p = takeover_params_of(d, it, g);
         int r;
 
         if (d->opts.dry_run)
