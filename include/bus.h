@@ -28,3 +28,5 @@ int bus_units_new(struct ev_loop *loop, UnitBackend **ret);
 int bus_open_system(sd_bus **ret);
 int bus_unit_active_state(sd_bus *bus, const char *unit, char *buf, size_t size);
 sd_bus *bus_close(sd_bus *bus);
+/* ReloadUnit UNIT if it is active: 1 reloaded (the job queued), 0 not active, -errno. */
+int bus_unit_reload_if_active(sd_bus *bus, const char *unit);

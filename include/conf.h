@@ -27,6 +27,7 @@ typedef struct Settings {
         bool takeover;             /* hand clusters that have data over to Patroni (default true) */
         char *template;            /* template path, NULL: /etc/patroni/config.yml.in, else packaged */
         char *unit;                /* unit name pattern, %i is VERSION-CLUSTER */
+        char *tls_ca, *tls_cert, *tls_key; /* tls: the admin's CA and host certificate; NULL: the hosts' own (tlsca) */
 } Settings;
 
 Settings *settings_free(Settings *s);

@@ -7,6 +7,7 @@
 
 #include "dcs.h"
 #include "hostinfo.h"
+#include "harden.h"
 #include "patroniconf.h"
 #include "pgcommon.h"
 #include "render.h"
@@ -42,6 +43,7 @@ typedef struct GenPaths {
         const char *settings_template; /* the template: setting, a path below the root */
         const char *default_template;  /* $(pkgdatadir)/config.yml.in */
         const char *default_vip_template;
+        HardenTls tls; /* the tls: setting; members NULL: the hosts' own (TLS_CA_FILE, ...) */
         unsigned temp_max_age_s; /* our temporary files older than this are leftovers to remove (0: all) */
         bool keep_temp_files;    /* a check: remove nothing */
         bool (*cancel)(void *userdata); /* asked between two clusters while loading: a stop signal came */
@@ -102,6 +104,34 @@ static inline void gen_inputs_freep(GenInputs **in) {
 
 /* A configuration NAME (V-C.yml) appeared or changed in /etc/patroni: note its REST API port. */
 void gen_inputs_note_api_port(GenInputs *in, const char *name, int port);
+
+/*
+ * Before a configuration is written: the REST API's credentials in env.conf (envconf_ensure_restapi), and the
+ * TLS files: the tls: setting's are checked, else the hosts' own are made or renewed (tlsca_ensure) for this
+ * host's addresses and the one each of OUTS gives its peers. What was
+ * added (*RET_SECRETS: keys, *RET_TLS: files) is for the caller to say. -errno with *RET_ERROR naming the file.
+ */
+int gen_prepare_host(GenInputs *in, const GenOutput *outs, size_t n_outs, char **ret_secrets, char **ret_tls,
+                     char **ret_error);
+
+/* The same for callers without generator inputs (upgrade): the host as the files are made for it. */
+typedef struct GenHost {
+        int rootfd;
+        HardenTls tls; /* the tls: setting, or all NULL: the hosts' own */
+        char hostname[HOST_NAME_MAX + 1];
+        gid_t postgres_gid;
+        bool chown;
+} GenHost;
+int gen_host_init(int rootfd, const HardenTls *tls, GenHost *ret, char **ret_error);
+void gen_host_of(const GenInputs *in, GenHost *ret);
+/* Only the TLS files (checked, or made and renewed), not env.conf's credentials. */
+int gen_host_tls(const GenHost *h, const char *const *peers, size_t n_peers, char **ret_tls, char **ret_error);
+/* PEERS: "host:port" each configuration gives its peers (its REST API's connect address), NULL ones skipped. */
+int gen_host_prepare(const GenHost *h, const char *const *peers, size_t n_peers, char **ret_secrets, char **ret_tls,
+                     char **ret_error);
+
+/* The TLS files configurations get: the tls: setting's, or the hosts' own. */
+HardenTls gen_tls(const GenInputs *in);
 
 /* Render and validate the configuration (and VIP file) for one cluster. Writes nothing. */
 int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *err);

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct HostAddr {
         int family;                        /* AF_INET or AF_INET6 */
@@ -20,6 +21,9 @@ typedef struct HostAddr {
  * address of any interface, else loopback (ret->loopback set).
  */
 int hostinfo_default_address(HostAddr *ret);
+
+/* Up to MAX global (not loopback, not link-local) addresses of this host's interfaces, each once. */
+size_t hostinfo_global_addresses(char (*ret)[INET6_ADDRSTRLEN], size_t max);
 
 /* The interface and prefix of the local network containing ADDRESS, if any. */
 int hostinfo_address_network(const char *address, HostAddr *ret);

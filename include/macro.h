@@ -80,6 +80,13 @@ static inline int streq_ptr(const char *a, const char *b) {
         return streq(a, b);
 }
 
+/* Free N strings and the array that holds them. */
+static inline void strv_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
 static inline const char *startswith(const char *s, const char *prefix) {
         size_t l = strlen(prefix);
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;

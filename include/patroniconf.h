@@ -18,6 +18,7 @@ typedef struct PatroniConf {
         int restapi_port; /* from restapi.listen, 0 if none */
         char *restapi_address; /* restapi.connect_address, else restapi.listen; NULL if neither */
         bool restapi_tls;      /* restapi.certfile is set */
+        char *restapi_cafile;  /* ctl.cacert, else restapi.cafile: whom its clients trust; NULL if neither */
         bool restapi_auth;     /* restapi.authentication has a username and a password */
         char *dcs_plain_remote; /* an etcd endpoint reached over plain http that is not loopback; NULL if none */
         char *key_files[PATRONICONF_KEY_FILES_MAX]; /* private keys it names (REST API, patronictl, DCS, PostgreSQL) */

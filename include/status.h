@@ -18,6 +18,7 @@ typedef struct StatusRow {
         char patroni[64];   /* "Leader running", "Replica streaming", ..., "-" if unreachable */
         char api[300];      /* REST API host:port from the configuration, "" if unknown */
         bool api_tls;
+        char api_cafile[256]; /* whom to trust for it, "" for the system's CAs */
 } StatusRow;
 
 /* Rows for every cluster and every VERSION-CLUSTER.yml below ROOTFD, sorted; unit and Patroni still "-". */

@@ -39,7 +39,11 @@ int yamlutil_events_parse(const char *text, size_t size, YamlEvents *e, YamlErro
  */
 int yamlutil_load_bounded(const char *text, size_t size, yaml_document_t *doc, YamlError *err);
 
-/* Emit events (copied) as block-style UTF-8 YAML without line folding. */
+/* The value of KEY in the mapping node MAP of D (NULL if MAP is not a mapping or has no such key). */
+yaml_node_t *yamlutil_map_get(yaml_document_t *d, yaml_node_t *map, const char *key);
+/* A scalar node's text, NULL for any other node (or NULL). */
+const char *yamlutil_scalar(const yaml_node_t *n);
+
 /* Where an emitter writes: a growing NUL-terminated string; OOM set once an append failed. */
 typedef struct YamlBuffer {
         char *data;
@@ -50,6 +54,12 @@ typedef struct YamlBuffer {
 int yamlutil_buffer_write(void *userdata, unsigned char *data, size_t size);
 /* An emitter that writes into B as this project writes YAML: UTF-8 as is, no folding, indent 2. */
 int yamlutil_emitter_init(yaml_emitter_t *em, YamlBuffer *b);
+
+/*
+ * Blank lines before and after each top-level section of the block YAML in B from byte START on (what comes
+ * before START, a header, is kept as is), as a person would write it.
+ */
+int yamlutil_space_sections(YamlBuffer *o, size_t start);
 
 int yamlutil_events_emit(const yaml_event_t *ev, size_t n, char **ret, size_t *ret_size);
 

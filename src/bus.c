@@ -573,3 +573,19 @@ int bus_unit_active_state(sd_bus *bus, const char *unit, char *buf, size_t size)
         snprintf(buf, size, "%s", state);
         return 0;
 }
+
+int bus_unit_reload_if_active(sd_bus *bus, const char *unit) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        char state[32];
+        int r;
+
+        r = bus_unit_active_state(bus, unit, state, sizeof(state));
+        if (r < 0)
+                return r;
+        if (!streq(state, "active"))
+                return 0;
+        r = sd_bus_call_method(bus, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER, "ReloadUnit", &error, NULL, "ss",
+                               unit, "replace");
+        sd_bus_error_free(&error);
+        return r < 0 ? r : 1;
+}

@@ -13,12 +13,6 @@
 #include "pgcommon.h"
 #include "yamlutil.h"
 
-static void strv_free(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
 Settings *settings_free(Settings *s) {
         if (!s)
                 return NULL;
@@ -27,6 +21,9 @@ Settings *settings_free(Settings *s) {
         strv_free(s->exclude, s->n_exclude);
         free(s->template);
         free(s->unit);
+        free(s->tls_ca);
+        free(s->tls_cert);
+        free(s->tls_key);
         free(s);
         return NULL;
 }
@@ -156,6 +153,40 @@ static int parse_globs(const char *path, const YamlEvents *ev, size_t *i, const 
         return 0;
 }
 
+/* tls: {ca: PATH, cert: PATH, key: PATH}, all three, absolute. I points at the value; returns the index after it. */
+static int parse_tls(const char *path, const YamlEvents *ev, size_t *i, Settings *s, char **ret_error) {
+        static const char *const names[] = { "ca", "cert", "key" };
+        char **slots[] = { &s->tls_ca, &s->tls_cert, &s->tls_key };
+        size_t j = *i, end;
+        int r;
+
+        if (ev->ev[j].type != YAML_MAPPING_START_EVENT)
+                return fail_at(ret_error, path, &ev->ev[j], "tls: expected a mapping with ca, cert and key (file paths)");
+        end = yamlutil_events_node_end(ev, j);
+        for (size_t k = j + 1; k < end; k = yamlutil_events_node_end(ev, k + 1) + 1) {
+                const char *key = scalar_of(&ev->ev[k]), *v = scalar_of(&ev->ev[k + 1]);
+                size_t n = 0;
+                while (n < ELEMENTSOF(names) && !streq_ptr(key, names[n]))
+                        n++;
+                if (n == ELEMENTSOF(names))
+                        return fail_at(ret_error, path, &ev->ev[k], "tls: unknown key \"%s\" (known: ca, cert, key)",
+                                       strna(key));
+                if (*slots[n])
+                        return fail_at(ret_error, path, &ev->ev[k], "tls: %s is set twice", key);
+                if (!v || v[0] != '/' || strstr(v, "/../") || endswith(v, "/.."))
+                        return fail_at(ret_error, path, &ev->ev[k + 1], "tls: %s: expected an absolute file path", key);
+                r = parse_string(path, &ev->ev[k + 1], key, slots[n], ret_error);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t n = 0; n < ELEMENTSOF(names); n++)
+                if (!*slots[n])
+                        return fail_at(ret_error, path, &ev->ev[j], "tls: %s is missing (ca, cert and key go together)",
+                                       names[n]);
+        *i = end;
+        return 0;
+}
+
 static int check_unit_pattern(const char *path, const yaml_event_t *e, const char *u, char **ret_error) {
         const char *i = strstr(u, "%i");
 
@@ -175,7 +206,7 @@ static int check_unit_pattern(const char *path, const yaml_event_t *e, const cha
 
 static const char *const known_keys =
         "include, exclude, autostart, reload_on_change, settle_ms, config_settle_ms, removal_settle_ms, start_conf, "
-        "takeover, template, unit";
+        "takeover, template, tls, unit";
 
 static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret_error) {
         size_t top = 0, second = 0, docs = 0, end;
@@ -236,6 +267,8 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                                 s->start_conf = sc;
                 } else if (streq(key, "template"))
                         r = parse_string(path, v, key, &s->template, ret_error);
+                else if (streq(key, "tls"))
+                        r = parse_tls(path, ev, &i, s, ret_error);
                 else if (streq(key, "unit")) {
                         r = parse_string(path, v, key, &s->unit, ret_error);
                         if (r >= 0)
@@ -243,7 +276,7 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                 } else
                         return fail_at(ret_error, path, k, "unknown setting \"%s\" (known: %s)", key, known_keys);
                 if (r >= 0 && i < end && v->type != YAML_SCALAR_EVENT && !streq(key, "include") &&
-                    !streq(key, "exclude"))
+                    !streq(key, "exclude") && !streq(key, "tls"))
                         r = fail_at(ret_error, path, v, "%s: expected a single value", key);
         }
         return r;

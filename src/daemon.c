@@ -26,6 +26,7 @@
 #include "reconcile.h"
 #include "removal.h"
 #include "takeover.h"
+#include "tlsca.h"
 #include "units.h"
 #include "watch.h"
 
@@ -72,6 +73,7 @@ struct Daemon {
         ev_timer watchdog, retry, rescan;
         bool config_dir_missing_logged;
         ev_periodic long_sleep;
+        ev_periodic tls_renew; /* once a day: the host's certificate, before it ends */
         double retry_s;
         bool stopping;
 
@@ -591,23 +593,25 @@ static int mark_for_takeover(Daemon *d, Item *it, const Gathered *g, GenError *e
 /* Before configurations are written: the REST API's credentials in env.conf, which Patroni reads when it
  * starts. Without them no configuration is written (each of N says why): Patroni would serve its unsafe
  * endpoints to anyone. */
-static int ensure_restapi_credentials(Daemon *d, GenOutput *outs, GenError *errs, size_t n) {
-        _cleanup_free_ char *added = NULL, *error = NULL;
-        int r = envconf_ensure_restapi(d->rootfd, &added, &error);
+static int prepare_host(Daemon *d, const GenOutput *outs, GenError *errs, size_t n) {
+        _cleanup_free_ char *added = NULL, *tls = NULL, *error = NULL;
+        int r = gen_prepare_host(d->gen, outs, n, &added, &tls, &error);
 
-        if (r > 0)
+        if (added)
                 log_fields(LOG_NOTICE, 0,
                            &((LogFields){ .config_file = PATRONI_ENV_CONF, .message_id = MESSAGE_SECRET_GENERATED }),
                            "Added %s to %s (root only): the REST API asks for them on every unsafe request. Every "
                            "other host of a cluster needs the same file: copy it there before starting Patroni.",
                            added, PATRONI_ENV_CONF);
+        if (tls)
+                log_fields(LOG_NOTICE, 0, &((LogFields){ .config_file = TLS_CERT_FILE }),
+                           "Made %s: this host's certificate, from the CA that %s's %s derives; every host with the "
+                           "same env.conf trusts it.", tls, PATRONI_ENV_CONF, TLSCA_SEED_KEY);
         if (r >= 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
                 errs[i].status = GEN_WRITE_FAILED;
-                if (asprintf(&errs[i].message, "%s: %s", PATRONI_ENV_CONF, error ? error : fs_describe_error(r)) < 0)
-                        errs[i].message = NULL;
-                (void) outs;
+                errs[i].message = strdup(error ? error : fs_describe_error(r));
         }
         return r;
 }
@@ -685,7 +689,7 @@ static void reconcile_items(Daemon *d, Item **items, size_t n_items, bool retry)
                 }
                 pgcluster_done(&g.cluster);
         }
-        if (n > 0 && !d->opts.dry_run && ensure_restapi_credentials(d, outs, errs, n) >= 0)
+        if (n > 0 && !d->opts.dry_run && prepare_host(d, outs, errs, n) >= 0)
                 (void) gen_write_many(d->gen, outs, n, false, errs);
         for (size_t i = 0; i < n; i++) {
                 Gathered g;
@@ -884,11 +888,66 @@ static void on_inotify(struct ev_loop *loop, ev_io *w, int revents) {
  * up for the first periodic watcher. This one exists for that: it is due in a
  * year and then re-armed, so an idle daemon never wakes up on its own. */
 #define LONG_SLEEP_S (365. * 24 * 3600)
+#define TLS_RENEW_CHECK_S (24. * 3600)
 
 static void on_long_sleep(struct ev_loop *loop, ev_periodic *p, int revents) {
         (void) revents;
         ev_periodic_set(p, ev_now(loop) + LONG_SLEEP_S, 0., NULL);
         ev_periodic_again(loop, p);
+}
+
+/*
+ * The host's own certificate (no tls: setting), once the first configuration made it: made again when the
+ * host's addresses changed or it is within TLSCA_RENEW_DAYS of its end, at start-up, on reload and once a
+ * day. Patroni and PostgreSQL read a new one when reloaded, so every running Patroni unit is.
+ */
+static void renew_tls(Daemon *d) {
+        _cleanup_free_ const char **peers = NULL;
+        _cleanup_free_ char *made = NULL, *error = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        GenHost h;
+        size_t n = 0;
+        int r;
+
+        if (d->opts.dry_run || d->settings->tls_ca || !d->gen)
+                return;
+        fd = fs_open_in_root(d->rootfd, TLS_CERT_FILE, O_PATH, true);
+        if (fd == -ENOENT)
+                return; /* none made yet: the first configuration written here makes it */
+        peers = calloc(d->n_items + 1, sizeof(char *));
+        if (!peers)
+                return (void) log_oom();
+        for (size_t i = 0; i < d->n_items; i++)
+                if (d->items[i]->claims.valid && d->items[i]->claims.conf.restapi_address)
+                        peers[n++] = d->items[i]->claims.conf.restapi_address;
+        gen_host_of(d->gen, &h);
+        r = gen_host_tls(&h, peers, n, &made, &error);
+        if (r < 0) {
+                log_fields(LOG_ERR, r, &((LogFields){ .config_file = TLS_CERT_FILE }),
+                           "Cannot renew this host's certificate: %s", error ? error : fs_describe_error(r));
+                return;
+        }
+        if (!made)
+                return;
+        log_fields(LOG_NOTICE, 0, &((LogFields){ .config_file = TLS_CERT_FILE }),
+                   "Made %s again (new addresses, or near its end); reloading Patroni to use it.", made);
+        for (size_t i = 0; i < d->n_items; i++) {
+                Item *it = d->items[i];
+                char unit[UNIT_NAME_MAX + 1];
+                if (!it->memo.config_known ||
+                    settings_unit_name(d->settings, it->version, it->cluster, unit, sizeof(unit)) < 0 ||
+                    units_state(d->units, unit) != UNIT_STATE_ACTIVE)
+                        continue;
+                Gathered g = {};
+                snprintf(g.pgcluster, sizeof(g.pgcluster), "%s", it->key);
+                (void) request_unit(d, UNIT_RELOAD, &g, unit);
+        }
+}
+
+static void on_tls_renew(struct ev_loop *loop, ev_periodic *p, int revents) {
+        (void) loop;
+        (void) revents;
+        renew_tls(p->data);
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *t, int revents) {
@@ -934,6 +993,7 @@ static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Daemon *d,
         if (r < 0)
                 return r;
         paths.settings_template = s->template;
+        paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
         r = gen_inputs_load(rootfd, o->root, &paths, ret_gen, &err);
         if (r < 0) {
                 *ret_error = err.message ? err.message : strdup("out of memory");
@@ -975,6 +1035,7 @@ static void reload(Daemon *d) {
         log_info("Reloaded settings from %s.", d->settings->path ? d->settings->path : "defaults");
         check_secrets(d);
         full_scan(d, true); /* existing configurations are never rewritten; units only where facts differ */
+        renew_tls(d);
         (void) sd_notify(0, "READY=1");
 }
 
@@ -1023,6 +1084,7 @@ Daemon *daemon_free(Daemon *d) {
                 ev_timer_stop(d->loop, &d->retry);
                 ev_timer_stop(d->loop, &d->rescan);
                 ev_periodic_stop(d->loop, &d->long_sleep);
+                ev_periodic_stop(d->loop, &d->tls_renew);
                 ev_loop_destroy(d->loop);
         }
         watch_free(d->watch);
@@ -1093,6 +1155,8 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         ev_init(&d->watchdog, on_watchdog);
         d->watchdog.data = d;
         ev_periodic_init(&d->long_sleep, on_long_sleep, ev_now(d->loop) + LONG_SLEEP_S, 0., NULL);
+        ev_periodic_init(&d->tls_renew, on_tls_renew, 0., TLS_RENEW_CHECK_S, NULL);
+        d->tls_renew.data = d;
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -1109,12 +1173,14 @@ int daemon_run(Daemon *d) {
                 ev_signal_start(d->loop, &d->sig_term);
                 ev_signal_start(d->loop, &d->sig_int);
                 ev_periodic_start(d->loop, &d->long_sleep);
+                ev_periodic_start(d->loop, &d->tls_renew);
         }
         if (full_scan(d, true) > 0)
                 log_warning("Some directories cannot be watched yet; retrying with backoff.");
         if (d->stopping)
                 return 0; /* a stop signal came during start-up */
 
+        renew_tls(d);
         for (size_t i = 0; i < d->n_items; i++) {
                 configs += d->items[i]->memo.config_known;
                 clusters += d->items[i]->memo.cluster_known;

@@ -19,6 +19,9 @@
 #include "log.h"
 #include "macro.h"
 #include "patroniconf.h"
+#include "tlsca.h"
+#include "tlscert.h"
+#include "envconf.h"
 
 void gen_error_done(GenError *e) {
         free(e->message);
@@ -403,6 +406,123 @@ static int remember_api_port(GenInputs *in, const GenOutput *out, GenError *err)
         return 0;
 }
 
+HardenTls gen_tls(const GenInputs *in) {
+        const HardenTls *t = &in->paths.tls;
+        if (t->ca && t->cert && t->key)
+                return *t;
+        return (HardenTls){ TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE };
+}
+
+/* ADDR (text) into LIST if it is an IP address not there yet. */
+static void add_address(char (*list)[INET6_ADDRSTRLEN], size_t *n, size_t max, const char *addr) {
+        unsigned char buf[sizeof(struct in6_addr)];
+        if (*n >= max || (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1))
+                return;
+        for (size_t i = 0; i < *n; i++)
+                if (streq(list[i], addr))
+                        return;
+        memcpy(list[(*n)++], addr, strlen(addr) + 1); /* it parsed: it fits */
+}
+
+int gen_host_prepare(const GenHost *h, const char *const *peers, size_t n_peers, char **ret_secrets, char **ret_tls,
+                     char **ret_error) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        *ret_secrets = *ret_tls = *ret_error = NULL;
+        r = envconf_ensure_restapi(h->rootfd, ret_secrets, &error);
+        if (r < 0) {
+                if (asprintf(ret_error, "%s: %s", PATRONI_ENV_CONF, error ? error : fs_describe_error(r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+
+        return gen_host_tls(h, peers, n_peers, ret_tls, ret_error);
+}
+
+int gen_host_tls(const GenHost *h, const char *const *peers, size_t n_peers, char **ret_tls, char **ret_error) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        *ret_tls = *ret_error = NULL;
+        const HardenTls *t = &h->tls;
+        if (t->ca && t->cert && t->key) {
+                /* The admin's: only checked. */
+                const char *files[][2] = { { "ca", t->ca }, { "cert", t->cert } };
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        TlsCert c;
+                        r = tlscert_load(h->rootfd, files[i][1], &c, &error);
+                        if (r < 0) {
+                                if ((error ? asprintf(ret_error, "tls: %s: %s", files[i][0], error)
+                                           : asprintf(ret_error, "tls: %s %s: %s", files[i][0], files[i][1],
+                                                      fs_describe_error(r))) < 0)
+                                        *ret_error = NULL;
+                                return r;
+                        }
+                }
+                _cleanup_close_ int fd = fs_open_in_root(h->rootfd, t->key, O_RDONLY, false);
+                if (fd < 0) {
+                        if (asprintf(ret_error, "tls: key %s: %s", t->key, fs_describe_error(fd)) < 0)
+                                *ret_error = NULL;
+                        return fd;
+                }
+                return 0;
+        }
+
+        char addrs[32][INET6_ADDRSTRLEN];
+        const char *list[33];
+        size_t n = hostinfo_global_addresses(addrs, ELEMENTSOF(addrs) - 1);
+        /* The address each configuration gives its peers (--hostip may name one of no interface here). */
+        for (size_t i = 0; i < n_peers; i++) {
+                char host[300];
+                if (peers[i] && tlscert_host_of(peers[i], host, sizeof(host)) >= 0)
+                        add_address(addrs, &n, ELEMENTSOF(addrs), host);
+        }
+        for (size_t i = 0; i < n; i++)
+                list[i] = addrs[i];
+        list[n] = NULL;
+        TlsCaHost ca = { .hostname = h->hostname, .addresses = list, .n_addresses = n, .uid = 0,
+                         .key_gid = h->postgres_gid, .chown = h->chown };
+        r = tlsca_ensure(h->rootfd, &ca, ret_tls, ret_error);
+        return r < 0 ? r : 0;
+}
+
+int gen_host_init(int rootfd, const HardenTls *tls, GenHost *ret, char **ret_error) {
+        *ret = (GenHost){ .rootfd = rootfd, .tls = *tls };
+        *ret_error = NULL;
+        if (gethostname(ret->hostname, sizeof(ret->hostname)) < 0)
+                return asprintf(ret_error, "cannot get the host name: %m") < 0 ? -ENOMEM : -errno;
+        if (geteuid() == 0) {
+                struct group *g = getgrnam("postgres");
+                if (!g)
+                        return asprintf(ret_error, "group postgres does not exist (is postgresql-common installed?)") < 0
+                                       ? -ENOMEM
+                                       : -ENOENT;
+                ret->chown = true;
+                ret->postgres_gid = g->gr_gid;
+        }
+        return 0;
+}
+
+void gen_host_of(const GenInputs *in, GenHost *ret) {
+        *ret = (GenHost){ .rootfd = in->rootfd, .tls = in->paths.tls, .postgres_gid = in->postgres_gid,
+                          .chown = in->chown };
+        memcpy(ret->hostname, in->hostname, sizeof(ret->hostname));
+}
+
+int gen_prepare_host(GenInputs *in, const GenOutput *outs, size_t n_outs, char **ret_secrets, char **ret_tls,
+                     char **ret_error) {
+        _cleanup_free_ const char **peers = calloc(n_outs ? n_outs : 1, sizeof(char *));
+        GenHost h;
+
+        if (!peers)
+                return -ENOMEM;
+        gen_host_of(in, &h);
+        for (size_t i = 0; i < n_outs; i++)
+                peers[i] = outs[i].conf.restapi_address;
+        return gen_host_prepare(&h, peers, n_outs, ret_secrets, ret_tls, ret_error);
+}
+
 int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *err) {
         char ip[INET6_ADDRSTRLEN + 2], net[INET6_ADDRSTRLEN + 8], port[8], api_port[8], header[512];
         _cleanup_free_ char *listen_vip = NULL, *msg = NULL;
@@ -477,10 +597,22 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
                  req->version, req->cluster, template_path(in->config_template),
                  in->dcs ? in->dcs->source : "no DCS file");
 
-        r = template_render(in->config_template, values, in->dcs ? &in->dcs->pairs : NULL, header, &out->config,
-                            &out->config_size, &msg);
+        _cleanup_free_ char *rendered = NULL;
+        size_t rendered_size;
+        r = template_render(in->config_template, values, in->dcs ? &in->dcs->pairs : NULL, NULL, &rendered,
+                            &rendered_size, &msg);
         if (r < 0)
                 return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "cannot render the template");
+
+        /* Whatever the template says: TLS, pg_hba and secrets as harden.h has them. */
+        HardenResult hr = {};
+        HardenTls tls = gen_tls(in);
+        r = harden_config(template_path(in->config_template), rendered, rendered_size, &tls, header, &hr, &msg);
+        if (r < 0)
+                return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "cannot make the configuration secure");
+        out->config = TAKE_PTR(hr.text);
+        out->config_size = hr.size;
+        harden_result_done(&hr); /* secrets in a template are dropped: env.conf holds them */
 
         /* Check what would be written, as Patroni would read it. */
         r = patroniconf_parse(out->config, out->config_size, true, &pc, &msg);

@@ -221,3 +221,24 @@ int hostinfo_parse_network(const char *s, char *buf, size_t size) {
                 return -EINVAL;
         return hostinfo_network_of(family, a, (unsigned) p, buf, size);
 }
+
+size_t hostinfo_global_addresses(char (*ret)[INET6_ADDRSTRLEN], size_t max) {
+        struct ifaddrs *ifa = NULL;
+        size_t n = 0;
+
+        if (getifaddrs(&ifa) < 0)
+                return 0;
+        for (const struct ifaddrs *i = ifa; i && n < max; i = i->ifa_next) {
+                if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6) ||
+                    !is_global(i->ifa_addr->sa_family, sa_addr(i->ifa_addr)) ||
+                    !inet_ntop(i->ifa_addr->sa_family, sa_addr(i->ifa_addr), ret[n], INET6_ADDRSTRLEN))
+                        continue;
+                bool seen = false;
+                for (size_t j = 0; j < n && !seen; j++)
+                        seen = streq(ret[j], ret[n]);
+                if (!seen)
+                        n++;
+        }
+        freeifaddrs(ifa);
+        return n;
+}

@@ -21,6 +21,9 @@
 #include "patroniconf.h"
 #include "generate.h"
 #include "takeover.h"
+#include "tlsca.h"
+#include "upgrade.h"
+#include "bus.h"
 #include "log.h"
 #include "macro.h"
 #include "pgcommon.h"
@@ -44,6 +47,12 @@ static void help(void) {
                "                      Check what the daemon would check for this cluster: settings,\n"
                "                      template, DCS, ports, its configuration, and patroni\n"
                "                      --validate-config where Patroni is installed; one line each\n"
+               "  upgrade [--dry-run] VERSION/CLUSTER...|--all\n"
+               "                      Bring existing configurations (an earlier version's, Debian's\n"
+               "                      pg_createconfig_patroni's, an admin's) to the secure form that\n"
+               "                      generate writes: TLS with verified peers, hostssl pg_hba rules,\n"
+               "                      secrets moved to env.conf. Each file is backed up first\n"
+               "                      (NAME.TIMESTAMP.bak, root only), then its Patroni is reloaded\n"
                "  ctl VERSION/CLUSTER [PATRONICTL-ARGS...]\n"
                "                      Run patronictl -c /etc/patroni/VERSION-CLUSTER.yml PATRONICTL-ARGS\n"
                "                      (VERSION-CLUSTER is accepted too); its exit status is kept.\n"
@@ -66,7 +75,9 @@ static void help(void) {
                "Exit status of check: 0 no error found, 1 errors found, 2 usage error.\n"
                "Exit status of ctl: patronictl's; 2 unknown cluster or usage error, 127 no patronictl.\n"
                "Exit status of generate: 0 written, 2 usage error, 3 no such PostgreSQL version,\n"
-               "4 configuration exists, 5 invalid input, 6 write failure, 1 other failure.\n",
+               "4 configuration exists, 5 invalid input, 6 write failure, 1 other failure.\n"
+               "Exit status of upgrade: 0 done (or nothing to do), 2 usage error, 5 a configuration\n"
+               "that does not parse, 6 write failure, 1 other failure.\n",
                program);
 }
 
@@ -113,16 +124,11 @@ static int open_root(const Globals *g) {
 }
 
 
-/* Before the first configuration: the REST API's credentials, which Patroni reads from env.conf. */
-static int ensure_restapi_credentials(int rootfd, char **ret_added, GenError *err) {
-        _cleanup_free_ char *error = NULL;
-        int r = envconf_ensure_restapi(rootfd, ret_added, &error);
-
-        if (r >= 0)
-                return r;
-        err->status = GEN_WRITE_FAILED;
-        if (asprintf(&err->message, "%s: %s", PATRONI_ENV_CONF, error ? error : fs_describe_error(r)) < 0)
-                err->message = NULL;
+/* Before the first configuration: the REST API's credentials in env.conf, and the TLS files. */
+static int prepare_host(GenInputs *in, const GenOutput *out, char **ret_added, char **ret_tls, GenError *err) {
+        int r = gen_prepare_host(in, out, 1, ret_added, ret_tls, &err->message);
+        if (r < 0)
+                err->status = GEN_WRITE_FAILED;
         return r;
 }
 
@@ -171,7 +177,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                 .temp_max_age_s = GEN_TEMP_MAX_AGE_S,
         };
         bool to_stdout = false, marked = false;
-        _cleanup_free_ char *added = NULL;
+        _cleanup_free_ char *added = NULL, *tls_made = NULL;
         int c, status;
 
         argv[0] = (char *) program; /* getopt's messages name the program, not "generate" */
@@ -236,9 +242,10 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                 return EXIT_INVALID_INPUT;
         }
         paths.settings_template = settings->template;
+        paths.tls = (HardenTls){ settings->tls_ca, settings->tls_cert, settings->tls_key };
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
-            (!to_stdout && ensure_restapi_credentials(rootfd, &added, &err) < 0) ||
+            (!to_stdout && prepare_host(in, &out, &added, &tls_made, &err) < 0) ||
             (!to_stdout && mark_for_takeover(rootfd, &req, settings, &marked, &err) < 0) ||
             (!to_stdout && gen_write(in, &out, req.force, &err) < 0)) {
                 log_error("%s", err.message ? err.message : "out of memory");
@@ -267,6 +274,9 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                 if (added)
                         printf("Added %s to %s (root only): the REST API asks for them on every unsafe request. "
                                "Every other host of the cluster needs the same file\n", added, PATRONI_ENV_CONF);
+                if (tls_made)
+                        printf("Made %s: this host's certificate, from the CA that %s's %s derives (every host with "
+                               "the same env.conf trusts it)\n", tls_made, PATRONI_ENV_CONF, TLSCA_SEED_KEY);
         }
         gen_output_done(&out);
         return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
@@ -482,8 +492,18 @@ static void validate_with_patroni(Findings *f, const char *file, const char *sho
 }
 
 /* What anyone on the network could do to this cluster, and what to do about it. */
+/* The hosts' own TLS files, which the first configuration written makes: not missing before that. */
+static bool made_with_first_config(int rootfd, const char *path, bool generated) {
+        if (!generated || (!streq(path, TLS_CA_FILE) && !streq(path, TLS_CERT_FILE) && !streq(path, TLS_KEY_FILE)))
+                return false;
+        _cleanup_close_ int fd = fs_open_in_root(rootfd, path, O_PATH, false);
+        return fd == -ENOENT;
+}
+
 static void check_exposure(Findings *f, int rootfd, const PatroniConf *pc, char **env, const char *what,
-                           const char *version, const char *cluster) {
+                           bool generated, const char *version, const char *cluster) {
+        bool said_tls = false;
+
         if (!pc->restapi_address)
                 return; /* nothing parsed */
         if (!pc->restapi_auth &&
@@ -496,6 +516,13 @@ static void check_exposure(Findings *f, int rootfd, const PatroniConf *pc, char 
                         what, pc->restapi_address, PATRONI_ENV_CONF, version, cluster);
         for (size_t i = 0; i < ELEMENTSOF(pc->key_files) && pc->key_files[i]; i++) {
                 struct stat st;
+                if (made_with_first_config(rootfd, pc->key_files[i], generated)) {
+                        if (!said_tls)
+                                finding(f, "info", "%s and %s are made with the first configuration written here "
+                                        "(the hosts' own CA, from %s)", TLS_CERT_FILE, TLS_KEY_FILE, PATRONI_ENV_CONF);
+                        said_tls = true;
+                        continue;
+                }
                 _cleanup_close_ int fd = fs_open_in_root(rootfd, pc->key_files[i], O_PATH, false);
                 if (fd >= 0 && fstat(fd, &st) < 0) {
                         int e = negative_errno();
@@ -518,6 +545,13 @@ static void check_exposure(Findings *f, int rootfd, const PatroniConf *pc, char 
                 _cleanup_free_ char *error = NULL;
                 char host[300], date[32];
                 TlsCert c;
+                if (made_with_first_config(rootfd, pc->cert_files[i], generated)) {
+                        if (!said_tls)
+                                finding(f, "info", "%s and %s are made with the first configuration written here "
+                                        "(the hosts' own CA, from %s)", TLS_CERT_FILE, TLS_KEY_FILE, PATRONI_ENV_CONF);
+                        said_tls = true;
+                        continue;
+                }
                 int r = tlscert_load(rootfd, pc->cert_files[i], &c, &error);
                 if (r < 0) {
                         finding(f, "warning", "%s names the certificate %s: %s", what, pc->cert_files[i],
@@ -634,6 +668,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                 finding(&f, "warning", "%s/%s is excluded by the include/exclude settings: the daemon leaves it alone",
                         version, cluster);
         paths.settings_template = s->template;
+        paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
 
         env = envconf_read(rootfd, &vc.env_conf_exists);
         vc.env = env;
@@ -709,7 +744,8 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         if (!parsed && out.config && patroniconf_parse(out.config, out.config_size, false, &pc, &error) < 0)
                 pc = (PatroniConf){};
         vc.conf = &pc;
-        check_exposure(&f, rootfd, &pc, env, text ? path : "the configuration that would be generated", version, cluster);
+        check_exposure(&f, rootfd, &pc, env, text ? path : "the configuration that would be generated", !text, version,
+                       cluster);
         if (text && !parsed)
                 finding(&f, "skipped", "patroni --validate-config: %s does not parse", path);
         else if (text) {
@@ -812,6 +848,211 @@ static int cmd_ctl(const Globals *g, int argc, char **argv) {
 
 
 /* list [--json]: what pg-common, /etc/patroni, systemd and Patroni say about each cluster. */
+static int cmp_strings(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The configurations to upgrade: the clusters named, or with --all every VERSION-CLUSTER.yml in /etc/patroni. */
+static int upgrade_targets(int rootfd, bool all, char **args, int n_args, char ***ret, size_t *ret_n) {
+        char **names = NULL;
+        size_t n = 0;
+
+        if (all) {
+                _cleanup_close_ int fd = fs_open_in_root(rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
+                DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+                struct dirent *de;
+                if (!d) {
+                        log_error("cannot list %s: %s", PATRONI_DIR, fs_describe_error(fd < 0 ? fd : -errno));
+                        return -EXIT_FAILED;
+                }
+                TAKE_FD(fd);
+                while ((de = readdir(d))) {
+                        char inst[NAME_MAX + 1], v[32], c[NAME_MAX + 1];
+                        size_t len = strlen(de->d_name);
+                        if (len < 5 || !endswith(de->d_name, ".yml") || de->d_name[0] == '.')
+                                continue;
+                        snprintf(inst, sizeof(inst), "%.*s", (int) (len - 4), de->d_name);
+                        if (pgcommon_split_instance(inst, v, sizeof(v), c, sizeof(c)) < 0)
+                                continue;
+                        char **p = reallocarray(names, n + 1, sizeof(char *));
+                        if (!p || !(p[n] = strdup(de->d_name))) {
+                                closedir(d);
+                                strv_free(p ? p : names, n);
+                                return log_oom(), -EXIT_FAILED;
+                        }
+                        names = p;
+                        n++;
+                }
+                closedir(d);
+                qsort(names, n, sizeof(char *), cmp_strings);
+        } else
+                for (int i = 0; i < n_args; i++) {
+                        char v[32], c[NAME_MAX + 1], name[NAME_MAX + 1];
+                        if (parse_cluster_arg(args[i], v, sizeof(v), c, sizeof(c)) < 0 ||
+                            gen_config_name(v, c, ".yml", name, sizeof(name)) < 0) {
+                                strv_free(names, n);
+                                return -EXIT_USAGE;
+                        }
+                        char **p = reallocarray(names, n + 1, sizeof(char *));
+                        if (!p || !(p[n] = strdup(name))) {
+                                strv_free(p ? p : names, n);
+                                return log_oom(), -EXIT_FAILED;
+                        }
+                        names = p;
+                        n++;
+                }
+        *ret = names;
+        *ret_n = n;
+        return 0;
+}
+
+static int cmd_upgrade(const Globals *g, int argc, char **argv) {
+        _cleanup_close_ int rootfd = -1;
+        _cleanup_(settings_freep) Settings *s = NULL;
+        _cleanup_free_ char *error = NULL;
+        char **names = NULL;
+        size_t n = 0;
+        bool all = false, dry_run = false;
+        int first = 0, status = EXIT_OK, r;
+
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--all"))
+                        all = true;
+                else if (streq(argv[i], "--dry-run"))
+                        dry_run = true;
+                else if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
+                        help();
+                        return 0;
+                } else if (argv[i][0] == '-') {
+                        log_error("upgrade: unknown option \"%s\" (--all, --dry-run)", argv[i]);
+                        return EXIT_USAGE;
+                } else if (!first)
+                        first = i;
+        }
+        if (all == (first > 0)) {
+                log_error("upgrade needs VERSION/CLUSTER... or --all (see --help)");
+                return EXIT_USAGE;
+        }
+        rootfd = open_root(g);
+        if (rootfd < 0)
+                return EXIT_USAGE;
+        if (settings_load(rootfd, SETTINGS_PATH, &s, &error) < 0) {
+                log_error("%s", error ? error : "out of memory");
+                return EXIT_INVALID_INPUT;
+        }
+        _cleanup_free_ char **args = calloc((size_t) argc, sizeof(char *));
+        int n_args = 0;
+        if (!args)
+                return log_oom(), EXIT_FAILED;
+        for (int i = first; first && i < argc; i++)
+                if (argv[i][0] != '-')
+                        args[n_args++] = argv[i];
+        r = upgrade_targets(rootfd, all, args, n_args, &names, &n);
+        if (r < 0)
+                return -r;
+
+        HardenTls setting = { s->tls_ca, s->tls_cert, s->tls_key };
+        HardenTls tls = setting.ca ? setting : (HardenTls){ TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE };
+        GenHost host;
+        if (!dry_run) {
+                /* The REST API's credentials and the TLS files first: the secure form names them. */
+                _cleanup_free_ const char **peers = calloc(n ? n : 1, sizeof(char *));
+                _cleanup_free_ char *added = NULL, *made = NULL;
+                PatroniConf *confs = calloc(n ? n : 1, sizeof(PatroniConf));
+                if (!peers || !confs) {
+                        free(confs);
+                        strv_free(names, n);
+                        return log_oom(), EXIT_FAILED;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *path = NULL, *text = NULL, *msg = NULL;
+                        size_t size;
+                        if (asprintf(&path, PATRONI_DIR "/%s", names[i]) >= 0 &&
+                            fs_read_in_root(rootfd, path, true, &text, &size) >= 0 &&
+                            patroniconf_parse(text, size, false, &confs[i], &msg) >= 0)
+                                peers[i] = confs[i].restapi_address;
+                }
+                r = gen_host_init(rootfd, &setting, &host, &error);
+                if (r >= 0)
+                        r = gen_host_prepare(&host, peers, n, &added, &made, &error);
+                for (size_t i = 0; i < n; i++)
+                        patroniconf_done(&confs[i]);
+                free(confs);
+                if (r < 0) {
+                        log_error("%s", error ? error : fs_describe_error(r));
+                        strv_free(names, n);
+                        return EXIT_WRITE_FAILED;
+                }
+                if (added)
+                        printf("Added %s to %s (root only): copy it to the other hosts of the clusters\n", added,
+                               PATRONI_ENV_CONF);
+                if (made)
+                        printf("Made %s: this host's certificate, from the CA that %s's %s derives\n", made,
+                               PATRONI_ENV_CONF, TLSCA_SEED_KEY);
+        } else if (gen_host_init(rootfd, &setting, &host, &error) < 0) {
+                log_error("%s", strna(error));
+                strv_free(names, n);
+                return EXIT_FAILED;
+        }
+
+        sd_bus *bus = NULL;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(upgrade_result_done) UpgradeResult res = {};
+                _cleanup_free_ char *msg = NULL;
+                UpgradeOptions o = { .tls = &tls, .dry_run = dry_run, .chown = host.chown,
+                                     .postgres_gid = host.postgres_gid, .now = time(NULL) };
+                char v[32], c[NAME_MAX + 1], inst[NAME_MAX + 1], unit[UNIT_NAME_MAX + 1];
+
+                r = upgrade_config(rootfd, names[i], &o, &res, &msg);
+                if (r < 0) {
+                        log_error("%s", msg ? msg : fs_describe_error(r));
+                        status = r == -EINVAL ? EXIT_INVALID_INPUT : r == -ENOMEM ? EXIT_FAILED : EXIT_WRITE_FAILED;
+                        continue;
+                }
+                if (r == 0) {
+                        printf("%s/%s: secure already\n", PATRONI_DIR, names[i]);
+                        continue;
+                }
+                if (dry_run)
+                        printf("%s/%s would change (nothing written):\n", PATRONI_DIR, names[i]);
+                else
+                        printf("%s/%s: made secure; the file as it was is %s\n", PATRONI_DIR, names[i], res.backup);
+                for (size_t k = 0; k < res.hardened.n_changes; k++)
+                        printf("  %s\n", res.hardened.changes[k]);
+                if (res.secrets_added)
+                        printf("  %s %s to %s\n", res.secrets_added, dry_run ? "would be moved" : "moved",
+                               PATRONI_ENV_CONF);
+                if (res.secrets_dropped)
+                        printf("  %s: %s has its own, which Patroni used already\n", res.secrets_dropped,
+                               PATRONI_ENV_CONF);
+                if (dry_run)
+                        continue;
+                /* Patroni reads it again: TLS, pg_hba and the connection settings take effect on a reload. */
+                snprintf(inst, sizeof(inst), "%.*s", (int) (strlen(names[i]) - 4), names[i]);
+                if (pgcommon_split_instance(inst, v, sizeof(v), c, sizeof(c)) < 0 ||
+                    settings_unit_name(s, v, c, unit, sizeof(unit)) < 0)
+                        continue;
+                if (!bus && bus_open_system(&bus) < 0) {
+                        printf("  no system bus: reload %s yourself (systemctl reload %s)\n", unit, unit);
+                        continue;
+                }
+                r = bus_unit_reload_if_active(bus, unit);
+                if (r > 0)
+                        printf("  %s reloaded\n", unit);
+                else if (r == 0)
+                        printf("  %s is not running: it reads the file when it starts\n", unit);
+                else {
+                        log_warning("cannot reload %s: %s; run systemctl reload %s", unit, strerror(-r), unit);
+                        status = status ?: EXIT_FAILED;
+                }
+        }
+        bus_close(bus);
+        strv_free(names, n);
+        if (fflush(stdout) != 0)
+                return EXIT_FAILED;
+        return status;
+}
+
 static int cmd_list(const Globals *g, int argc, char **argv) {
         _cleanup_close_ int rootfd = -1;
         _cleanup_free_ char *error = NULL;
@@ -897,6 +1138,8 @@ int main(int argc, char **argv) {
                 return cmd_list(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "check"))
                 return cmd_check(&g, argc - optind, argv + optind);
+        if (streq(argv[optind], "upgrade"))
+                return cmd_upgrade(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "ctl"))
                 return cmd_ctl(&g, argc - optind, argv + optind);
 

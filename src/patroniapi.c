@@ -1,147 +1,103 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
 
 #include "macro.h"
 #include "patroniapi.h"
 
-/* A minimal HTTP/1.0 client and JSON reader, for GET /patroni only. */
-static const char *json_ws(const char *p) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-                p++;
-        return p;
+/* A /patroni answer is a few KiB; more is not one, and is not kept. */
+#define BODY_MAX (256 * 1024)
+#define JSON_DEPTH 16
+
+static const char *string_of(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v)
+                       : NULL;
 }
 
-/* P at '"': the string's content into OUT (may be NULL); returns the position after it, or NULL. */
-static const char *json_string(const char *p, char *out, size_t size) {
-        size_t n = 0;
+int patroniapi_member_from_json(const char *body, size_t size, char *buf, size_t bufsize) {
+        json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
+        json_object *o;
+        int r = -EINVAL;
 
-        for (p++; *p && *p != '"'; p++) {
-                char c = *p;
-                if (c == '\\') {
-                        if (!*++p)
-                                return NULL;
-                        c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
-                        if (*p == 'u') {
-                                for (int i = 0; i < 4; i++)
-                                        if (!*++p)
-                                                return NULL;
-                                c = '?';
-                        }
+        if (!tok)
+                return -ENOMEM;
+        if (size > BODY_MAX || size > INT32_MAX) {
+                json_tokener_free(tok);
+                return -EINVAL;
+        }
+        o = json_tokener_parse_ex(tok, body, (int) size);
+        /* One whole object, nothing but blanks after it. */
+        if (o && json_tokener_get_error(tok) == json_tokener_success &&
+            strspn(body + json_tokener_get_parse_end(tok), " \t\r\n") == size - json_tokener_get_parse_end(tok) &&
+            json_object_is_type(o, json_type_object)) {
+                const char *role = string_of(o, "role"), *state = string_of(o, "state"),
+                           *repl = string_of(o, "replication_state");
+                if (role && state && role[0] && state[0]) {
+                        const char *who = streq(role, "master") || streq(role, "primary") ? "Leader"
+                                          : streq(role, "replica")                       ? "Replica"
+                                          : streq(role, "standby_leader")                ? "Standby Leader"
+                                                                                         : role;
+                        snprintf(buf, bufsize, "%s %s", who, streq(who, "Replica") && repl && repl[0] ? repl : state);
+                        r = 0;
                 }
-                if (out && n + 1 < size)
-                        out[n++] = c;
         }
-        if (*p != '"')
-                return NULL;
-        if (out && size)
-                out[n] = 0;
-        return p + 1;
+        json_object_put(o);
+        json_tokener_free(tok);
+        return r;
 }
 
-static const char *json_skip(const char *p) {
-        int depth = 0;
-
-        p = json_ws(p);
-        if (*p == '"')
-                return json_string(p, NULL, 0);
-        for (; *p; p++) {
-                if (*p == '"') {
-                        p = json_string(p, NULL, 0);
-                        if (!p)
-                                return NULL;
-                        p--;
-                } else if (*p == '{' || *p == '[')
-                        depth++;
-                else if (*p == '}' || *p == ']') {
-                        if (depth == 0)
-                                return p;
-                        if (--depth == 0)
-                                return p + 1;
-                } else if (*p == ',' && depth == 0)
-                        return p;
-        }
-        return depth == 0 ? p : NULL;
-}
-
-int patroniapi_member_from_json(const char *body, char *buf, size_t size) {
-        char key[64], role[64] = "", state[64] = "", repl[64] = "";
-        const char *p = json_ws(body);
-
-        if (*p++ != '{')
-                return -EINVAL;
-        for (;;) {
-                p = json_ws(p);
-                if (*p == '}')
-                        break;
-                if (*p != '"' || !(p = json_string(p, key, sizeof(key))))
-                        return -EINVAL;
-                p = json_ws(p);
-                if (*p++ != ':')
-                        return -EINVAL;
-                p = json_ws(p);
-                char *into = streq(key, "role") ? role : streq(key, "state") ? state :
-                             streq(key, "replication_state") ? repl : NULL;
-                p = into && *p == '"' ? json_string(p, into, 64) : json_skip(p);
-                if (!p)
-                        return -EINVAL;
-                p = json_ws(p);
-                if (*p == ',')
-                        p++;
-                else if (*p != '}')
-                        return -EINVAL;
-        }
-        if (!role[0] || !state[0])
-                return -EINVAL;
-        const char *r = streq(role, "master") || streq(role, "primary") ? "Leader" :
-                        streq(role, "replica") ? "Replica" :
-                        streq(role, "standby_leader") ? "Standby Leader" : role;
-        snprintf(buf, size, "%s %s", r, streq(r, "Replica") && repl[0] ? repl : state);
-        return 0;
-}
-
-typedef struct Probe {
-        int fd;
-        bool connected;
-        char *buf;
-        size_t len;
-        char request[400];
-} Probe;
-
-static int probe_connect(const ApiProbe *r, Probe *p) {
+int patroniapi_url(const char *address, bool tls, char *buf, size_t size) {
+        const char *colon = address ? strrchr(address, ':') : NULL;
         char host[300];
-        const char *colon = strrchr(r->address, ':');
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai = NULL;
+        int n;
 
-        if (!colon || r->tls)
+        if (!colon || parse_port(colon + 1) < 0 || (size_t) (colon - address) >= sizeof(host))
                 return -EINVAL;
-        snprintf(host, sizeof(host), "%.*s", (int) (colon - r->address), r->address);
-        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-                memmove(host, host + 1, strlen(host));
-                host[strlen(host) - 1] = 0;
-        }
+        snprintf(host, sizeof(host), "%.*s", (int) (colon - address), address);
         /* A wildcard listen address: the member is on this host. */
         if (!host[0] || streq(host, "*") || streq(host, "0.0.0.0"))
                 snprintf(host, sizeof(host), "127.0.0.1");
-        else if (streq(host, "::"))
-                snprintf(host, sizeof(host), "::1");
-        if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai)
-                return -EHOSTUNREACH;
-        p->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (p->fd >= 0 && connect(p->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-                p->fd = safe_close(p->fd);
-        freeaddrinfo(ai);
-        snprintf(p->request, sizeof(p->request), "GET /patroni HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n\r\n",
-                 r->address);
-        return p->fd >= 0 ? 0 : -errno;
+        else if (streq(host, "::") || streq(host, "[::]"))
+                snprintf(host, sizeof(host), "[::1]");
+        else if (strchr(host, ':') && host[0] != '[') /* a bare IPv6 address */
+                snprintf(host, sizeof(host), "[%.*s]", (int) (colon - address), address);
+        if (strpbrk(host, "/?#@ \t\r\n"))
+                return -EINVAL;
+        n = snprintf(buf, size, "%s://%s:%s/patroni", tls ? "https" : "http", host, colon + 1);
+        return n > 0 && (size_t) n < size ? 0 : -EINVAL;
+}
+
+typedef struct Probe {
+        CURL *easy;
+        char *body;
+        size_t len;
+        bool too_big;
+        char errbuf[CURL_ERROR_SIZE];
+        _Static_assert(CURL_ERROR_SIZE <= CURL_ERROR_SIZE_COPY, "room for libcurl's message");
+} Probe;
+
+static size_t on_data(char *data, size_t one, size_t n, void *userdata) {
+        Probe *p = userdata;
+        char *more;
+
+        if (p->len + n > BODY_MAX || !(more = realloc(p->body, p->len + n + 1))) {
+                p->too_big = true;
+                return 0; /* stops this transfer */
+        }
+        p->body = more;
+        memcpy(p->body + p->len, data, n);
+        p->len += n;
+        p->body[p->len] = '\0';
+        return one * n;
 }
 
 static int64_t now_ms(void) {
@@ -150,65 +106,86 @@ static int64_t now_ms(void) {
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void patroniapi_probe(ApiProbe *rows, size_t n, int timeout_ms) {
-        Probe *probes = calloc(n ? n : 1, sizeof(Probe));
-        struct pollfd *pfds = calloc(n ? n : 1, sizeof(struct pollfd));
-        int64_t deadline = now_ms() + timeout_ms;
+static CURL *probe_new(const ApiProbe *a, Probe *p, int timeout_ms) {
+        char url[400];
+        CURL *e;
 
-        if (!probes || !pfds)
+        if (patroniapi_url(a->address, a->tls, url, sizeof(url)) < 0 || !(e = curl_easy_init()))
+                return NULL;
+        if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_NOPROXY, "*") != CURLE_OK || /* members are reached directly */
+            curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) timeout_ms) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+            (a->cafile && curl_easy_setopt(e, CURLOPT_CAINFO, a->cafile) != CURLE_OK) ||
+            curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_WRITEDATA, p) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_PRIVATE, p) != CURLE_OK) {
+                curl_easy_cleanup(e);
+                return NULL;
+        }
+        return e;
+}
+
+void patroniapi_probe(ApiProbe *rows, size_t n, int timeout_ms) {
+        _cleanup_free_ Probe *probes = calloc(n ? n : 1, sizeof(Probe));
+        CURLM *multi = NULL;
+        int64_t deadline = now_ms() + timeout_ms;
+        int running = 0;
+
+        if (!probes || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return;
+        multi = curl_multi_init();
+        if (!multi)
                 goto finish;
         for (size_t i = 0; i < n; i++) {
-                probes[i].fd = -1;
-                if (rows[i].address && rows[i].address[0])
-                        (void) probe_connect(&rows[i], &probes[i]);
-        }
-        for (;;) {
-                size_t k = 0;
-                int left = (int) (deadline - now_ms());
-                for (size_t i = 0; i < n; i++)
-                        if (probes[i].fd >= 0)
-                                pfds[k++] = (struct pollfd){ .fd = probes[i].fd,
-                                                             .events = probes[i].connected ? POLLIN : POLLOUT };
-                if (k == 0 || left <= 0 || poll(pfds, k, left) <= 0)
-                        break;
-                for (size_t i = 0, j = 0; i < n && j < k; i++) {
-                        Probe *p = &probes[i];
-                        if (p->fd < 0 || pfds[j++].fd != p->fd || !pfds[j - 1].revents)
-                                continue;
-                        if (!p->connected) {
-                                int err = 0;
-                                socklen_t len = sizeof(err);
-                                size_t rl = strlen(p->request);
-                                if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err ||
-                                    send(p->fd, p->request, rl, MSG_NOSIGNAL) != (ssize_t) rl) {
-                                        p->fd = safe_close(p->fd);
-                                        continue;
-                                }
-                                p->connected = true;
-                                continue;
-                        }
-                        char chunk[4096], *more;
-                        ssize_t got = recv(p->fd, chunk, sizeof(chunk), 0);
-                        if (got > 0 && p->len + (size_t) got < 256 * 1024 &&
-                            (more = realloc(p->buf, p->len + (size_t) got + 1))) {
-                                p->buf = more;
-                                memcpy(p->buf + p->len, chunk, (size_t) got);
-                                p->len += (size_t) got;
-                                p->buf[p->len] = 0;
-                                continue;
-                        }
-                        p->fd = safe_close(p->fd);
-                        /* The whole response is in: status line, headers, body. */
-                        const char *body = p->buf ? strstr(p->buf, "\r\n\r\n") : NULL;
-                        if (got == 0 && body)
-                                (void) patroniapi_member_from_json(body + 4, rows[i].state, sizeof(rows[i].state));
+                rows[i].state[0] = rows[i].error[0] = '\0';
+                if (!rows[i].address || !rows[i].address[0])
+                        continue;
+                probes[i].easy = probe_new(&rows[i], &probes[i], timeout_ms);
+                if (!probes[i].easy)
+                        snprintf(rows[i].error, sizeof(rows[i].error), "not an address: %s", rows[i].address);
+                else if (curl_multi_add_handle(multi, probes[i].easy) != CURLM_OK) {
+                        curl_easy_cleanup(probes[i].easy);
+                        probes[i].easy = NULL;
                 }
         }
+        do {
+                int left = (int) (deadline - now_ms());
+                if (curl_multi_perform(multi, &running) != CURLM_OK || running == 0 || left <= 0)
+                        break;
+                if (curl_multi_poll(multi, NULL, 0, left, NULL) != CURLM_OK)
+                        break;
+        } while (running > 0);
+
+        CURLMsg *m;
+        int queued;
+        while ((m = curl_multi_info_read(multi, &queued)))
+                if (m->msg == CURLMSG_DONE) {
+                        Probe *p = NULL;
+                        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &p);
+                        size_t i = (size_t) (p - probes);
+                        if (m->data.result != CURLE_OK)
+                                snprintf(rows[i].error, sizeof(rows[i].error), "%s",
+                                         p->errbuf[0] ? p->errbuf : curl_easy_strerror(m->data.result));
+                        else if (!p->body || patroniapi_member_from_json(p->body, p->len, rows[i].state,
+                                                                          sizeof(rows[i].state)) < 0)
+                                snprintf(rows[i].error, sizeof(rows[i].error), "not a Patroni answer");
+                }
 finish:
-        for (size_t i = 0; probes && i < n; i++) {
-                safe_close(probes[i].fd);
-                free(probes[i].buf);
+        for (size_t i = 0; i < n; i++) {
+                if (probes[i].easy) {
+                        if (multi)
+                                curl_multi_remove_handle(multi, probes[i].easy);
+                        curl_easy_cleanup(probes[i].easy);
+                        if (!rows[i].state[0] && !rows[i].error[0])
+                                snprintf(rows[i].error, sizeof(rows[i].error), "no answer within %d ms", timeout_ms);
+                }
+                free(probes[i].body);
         }
-        free(probes);
-        free(pfds);
+        curl_multi_cleanup(multi);
+        curl_global_cleanup();
 }

@@ -18,6 +18,7 @@ void patroniconf_done(PatroniConf *c) {
         free(c->name);
         free(c->dcs_type);
         free(c->restapi_address);
+        free(c->restapi_cafile);
         free(c->data_dir);
         free(c->dcs_section);
         free(c->bootstrap_method);
@@ -46,23 +47,6 @@ _printf_(3, 4) static int fail(char **ret_error, const yaml_node_t *n, const cha
         return -EINVAL;
 }
 
-static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *map, const char *key) {
-        if (!map || map->type != YAML_MAPPING_NODE)
-                return NULL;
-        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-                yaml_node_t *k = yaml_document_get_node(d, p->key);
-                if (k && k->type == YAML_SCALAR_NODE && streq((const char *) k->data.scalar.value, key))
-                        return yaml_document_get_node(d, p->value);
-        }
-        return NULL;
-}
-
-static const char *scalar(const yaml_node_t *n) {
-        if (!n || n->type != YAML_SCALAR_NODE)
-                return NULL;
-        return (const char *) n->data.scalar.value;
-}
-
 typedef struct KeyRef {
         const char *key;
         const yaml_node_t *node;
@@ -87,8 +71,8 @@ static int mapping_duplicates(yaml_document_t *d, yaml_node_t *n, char **ret_err
                 return -ENOMEM;
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
                 yaml_node_t *kn = yaml_document_get_node(d, p->key);
-                if (scalar(kn))
-                        keys[k++] = (KeyRef){ scalar(kn), kn };
+                if (yamlutil_scalar(kn))
+                        keys[k++] = (KeyRef){ yamlutil_scalar(kn), kn };
         }
         qsort(keys, k, sizeof(KeyRef), cmp_keyref);
         for (size_t i = 1; i < k; i++)
@@ -173,7 +157,7 @@ static void canonical_node(FILE *f, yaml_document_t *d, yaml_node_t *n, unsigned
         }
         fputc('{', f);
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-                const char *k = scalar(yaml_document_get_node(d, p->key));
+                const char *k = yamlutil_scalar(yaml_document_get_node(d, p->key));
                 fprintf(f, "%s%s: ", p != n->data.mapping.pairs.start ? ", " : "", k ? k : "?");
                 canonical_node(f, d, yaml_document_get_node(d, p->value), depth + 1, budget);
         }
@@ -226,21 +210,21 @@ static bool plain_remote(const char *e, const char *protocol) {
 /* etcd and etcd3: host, hosts (a list, or a comma-separated string), url and urls, with protocol (http). */
 static int plain_remote_endpoint(yaml_document_t *d, yaml_node_t *root, PatroniConf *c) {
         static const char *const keys[] = { "host", "hosts", "url", "urls" };
-        yaml_node_t *dcs = map_get(d, root, "etcd3") ? map_get(d, root, "etcd3") : map_get(d, root, "etcd");
-        const char *protocol = scalar(map_get(d, dcs, "protocol"));
+        yaml_node_t *dcs = yamlutil_map_get(d, root, "etcd3") ? yamlutil_map_get(d, root, "etcd3") : yamlutil_map_get(d, root, "etcd");
+        const char *protocol = yamlutil_scalar(yamlutil_map_get(d, dcs, "protocol"));
 
         if (!protocol || !protocol[0])
                 protocol = "http";
         for (size_t k = 0; dcs && k < ELEMENTSOF(keys) && !c->dcs_plain_remote; k++) {
-                yaml_node_t *n = map_get(d, dcs, keys[k]);
+                yaml_node_t *n = yamlutil_map_get(d, dcs, keys[k]);
                 const char *one[64];
                 size_t m = 0;
                 if (n && n->type == YAML_SCALAR_NODE)
-                        one[m++] = scalar(n);
+                        one[m++] = yamlutil_scalar(n);
                 else if (n && n->type == YAML_SEQUENCE_NODE)
                         for (yaml_node_item_t *i = n->data.sequence.items.start;
                              i < n->data.sequence.items.top && m < ELEMENTSOF(one); i++)
-                                if ((one[m] = scalar(yaml_document_get_node(d, *i))))
+                                if ((one[m] = yamlutil_scalar(yaml_document_get_node(d, *i))))
                                         m++;
                 for (size_t i = 0; i < m && !c->dcs_plain_remote; i++) {
                         _cleanup_free_ char *copy = strdup(one[i]);
@@ -282,16 +266,16 @@ int patroniconf_canonical_dcs(const char *text, size_t size, char **ret) {
 }
 
 static int require(yaml_document_t *d, yaml_node_t *root, const char *section, const char *key, char **ret_error) {
-        yaml_node_t *sec = section ? map_get(d, root, section) : root;
+        yaml_node_t *sec = section ? yamlutil_map_get(d, root, section) : root;
         const char *v;
         char what[128];
 
         snprintf(what, sizeof(what), "%s%s%s", section ? section : "", section ? "." : "", key);
         if (section && (!sec || sec->type != YAML_MAPPING_NODE))
                 return fail(ret_error, sec, "\"%s\" must be a mapping", section);
-        v = scalar(map_get(d, sec, key));
+        v = yamlutil_scalar(yamlutil_map_get(d, sec, key));
         if (!v || !v[0])
-                return fail(ret_error, map_get(d, sec, key), "\"%s\" is missing or empty", what);
+                return fail(ret_error, yamlutil_map_get(d, sec, key), "\"%s\" is missing or empty", what);
         return 0;
 }
 
@@ -324,7 +308,7 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
         }
 
         for (size_t i = 0; i < ELEMENTSOF(dcs_keys); i++) {
-                yaml_node_t *n = map_get(d, root, dcs_keys[i]);
+                yaml_node_t *n = yamlutil_map_get(d, root, dcs_keys[i]);
                 if (!n)
                         continue;
                 if (c->dcs_type) {
@@ -343,15 +327,15 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
         if (strict && !c->dcs_type)
                 return fail(ret_error, NULL, "%s", "no DCS section (etcd3, etcd, consul, zookeeper, ...)");
 
-        v = scalar(map_get(d, root, "scope"));
+        v = yamlutil_scalar(yamlutil_map_get(d, root, "scope"));
         if (v && !(c->scope = strdup(v)))
                 return -ENOMEM;
-        v = scalar(map_get(d, root, "name"));
+        v = yamlutil_scalar(yamlutil_map_get(d, root, "name"));
         if (v && !(c->name = strdup(v)))
                 return -ENOMEM;
 
         /* Patroni joins namespace and scope with exactly one slash on each side. */
-        v = scalar(map_get(d, root, "namespace"));
+        v = yamlutil_scalar(yamlutil_map_get(d, root, "namespace"));
         if (!v || !v[0])
                 v = "/service/";
         while (*v == '/')
@@ -364,67 +348,86 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                 return -ENOMEM;
         }
 
-        restapi = map_get(d, root, "restapi");
-        v = scalar(map_get(d, restapi, "listen"));
+        restapi = yamlutil_map_get(d, root, "restapi");
+        v = yamlutil_scalar(yamlutil_map_get(d, restapi, "listen"));
         if (v) {
                 r = patroniconf_port_of(v);
                 if (r < 0 && strict)
-                        return fail(ret_error, map_get(d, restapi, "listen"), "restapi.listen \"%s\" has no valid port",
+                        return fail(ret_error, yamlutil_map_get(d, restapi, "listen"), "restapi.listen \"%s\" has no valid port",
                                     v);
                 c->restapi_port = r < 0 ? 0 : r;
         }
-        const char *connect = scalar(map_get(d, restapi, "connect_address"));
+        const char *connect = yamlutil_scalar(yamlutil_map_get(d, restapi, "connect_address"));
         if (connect || v) {
                 c->restapi_address = strdup(connect ? connect : v);
                 if (!c->restapi_address)
                         return -ENOMEM;
         }
-        c->restapi_tls = scalar(map_get(d, restapi, "certfile")) != NULL;
-        yaml_node_t *auth = map_get(d, restapi, "authentication");
-        v = scalar(map_get(d, auth, "username"));
-        c->restapi_auth = v && v[0] && (v = scalar(map_get(d, auth, "password"))) && v[0];
+        c->restapi_tls = yamlutil_scalar(yamlutil_map_get(d, restapi, "certfile")) != NULL;
+        /* Whom its clients trust, as Patroni's own clients choose it. */
+        const char *ca = yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "ctl"), "cacert"));
+        if (!ca || !ca[0])
+                ca = yamlutil_scalar(yamlutil_map_get(d, restapi, "cafile"));
+        if (ca && ca[0] && !(c->restapi_cafile = strdup(ca)))
+                return -ENOMEM;
+        yaml_node_t *auth = yamlutil_map_get(d, restapi, "authentication");
+        v = yamlutil_scalar(yamlutil_map_get(d, auth, "username"));
+        c->restapi_auth = v && v[0] && (v = yamlutil_scalar(yamlutil_map_get(d, auth, "password"))) && v[0];
         r = plain_remote_endpoint(d, root, c);
         if (r < 0)
                 return r;
         /* The private keys it names: readable by others, they would give away the certificates. */
-        yaml_node_t *dcs = map_get(d, root, c->dcs_type ? c->dcs_type : "etcd3");
+        yaml_node_t *dcs = yamlutil_map_get(d, root, c->dcs_type ? c->dcs_type : "etcd3");
         const char *keys[PATRONICONF_KEY_FILES_MAX] = {
-                scalar(map_get(d, restapi, "keyfile")),
-                scalar(map_get(d, map_get(d, root, "ctl"), "keyfile")),
-                scalar(map_get(d, dcs, "key")) ? scalar(map_get(d, dcs, "key")) : scalar(map_get(d, dcs, "keyfile")),
-                scalar(map_get(d, map_get(d, map_get(d, root, "postgresql"), "parameters"), "ssl_key_file")),
+                yamlutil_scalar(yamlutil_map_get(d, restapi, "keyfile")),
+                yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "ctl"), "keyfile")),
+                yamlutil_scalar(yamlutil_map_get(d, dcs, "key")) ? yamlutil_scalar(yamlutil_map_get(d, dcs, "key")) : yamlutil_scalar(yamlutil_map_get(d, dcs, "keyfile")),
+                yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, yamlutil_map_get(d, root, "postgresql"), "parameters"), "ssl_key_file")),
         };
-        for (size_t k = 0, n = 0; k < ELEMENTSOF(keys); k++)
-                if (keys[k] && keys[k][0] == '/' && !(c->key_files[n++] = strdup(keys[k])))
+        /* Each file once: the REST API and PostgreSQL often share one. */
+        for (size_t k = 0, n = 0; k < ELEMENTSOF(keys); k++) {
+                bool seen = false;
+                for (size_t j = 0; j < n && !seen; j++)
+                        seen = streq_ptr(c->key_files[j], keys[k]);
+                if (keys[k] && keys[k][0] == '/' && !seen && !(c->key_files[n++] = strdup(keys[k])))
                         return -ENOMEM;
-        yaml_node_t *pg = map_get(d, root, "postgresql");
+        }
+        yaml_node_t *pg = yamlutil_map_get(d, root, "postgresql");
         const char *certs[PATRONICONF_KEY_FILES_MAX][2] = {
-                { scalar(map_get(d, restapi, "certfile")), c->restapi_address },
-                { scalar(map_get(d, map_get(d, root, "ctl"), "certfile")), NULL },
-                { scalar(map_get(d, dcs, "cert")) ? scalar(map_get(d, dcs, "cert")) : scalar(map_get(d, dcs, "certfile")),
+                { yamlutil_scalar(yamlutil_map_get(d, restapi, "certfile")), c->restapi_address },
+                { yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "ctl"), "certfile")), NULL },
+                { yamlutil_scalar(yamlutil_map_get(d, dcs, "cert")) ? yamlutil_scalar(yamlutil_map_get(d, dcs, "cert")) : yamlutil_scalar(yamlutil_map_get(d, dcs, "certfile")),
                   NULL },
                 /* its address matters only to replicas that verify it */
-                { scalar(map_get(d, map_get(d, pg, "parameters"), "ssl_cert_file")),
-                  streq_ptr(scalar(map_get(d, map_get(d, map_get(d, pg, "authentication"), "replication"), "sslmode")),
+                { yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, pg, "parameters"), "ssl_cert_file")),
+                  streq_ptr(yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, yamlutil_map_get(d, pg, "authentication"), "replication"), "sslmode")),
                             "verify-full")
-                          ? scalar(map_get(d, pg, "connect_address"))
+                          ? yamlutil_scalar(yamlutil_map_get(d, pg, "connect_address"))
                           : NULL },
         };
         for (size_t k = 0, n = 0; k < ELEMENTSOF(certs); k++) {
                 if (!certs[k][0] || certs[k][0][0] != '/')
                         continue;
+                size_t j = 0;
+                while (j < n && !streq(c->cert_files[j], certs[k][0]))
+                        j++;
+                if (j < n) { /* the same file: one check, for the address the first use names */
+                        if (!c->cert_addresses[j] && certs[k][1] && !(c->cert_addresses[j] = strdup(certs[k][1])))
+                                return -ENOMEM;
+                        continue;
+                }
                 if (!(c->cert_files[n] = strdup(certs[k][0])) ||
                     (certs[k][1] && !(c->cert_addresses[n] = strdup(certs[k][1]))))
                         return -ENOMEM;
                 n++;
         }
-        v = scalar(map_get(d, map_get(d, root, "bootstrap"), "method"));
+        v = yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "bootstrap"), "method"));
         if (v && v[0] && !(c->bootstrap_method = strdup(v)))
                 return -ENOMEM;
-        v = scalar(map_get(d, map_get(d, root, "postgresql"), "data_dir"));
+        v = yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "postgresql"), "data_dir"));
         if (v && v[0] && !(c->data_dir = strdup(v)))
                 return -ENOMEM;
-        v = scalar(map_get(d, map_get(d, root, "postgresql"), "listen"));
+        v = yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "postgresql"), "listen"));
         if (v) {
                 /* "*:5432", "host1,host2:5432": the port follows the last colon */
                 r = patroniconf_port_of(v);

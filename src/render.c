@@ -370,49 +370,6 @@ static int emit_substituted(const Template *t, yaml_emitter_t *em, const yaml_ev
         return emit(em, &c);
 }
 
-/*
- * A blank line before a top-level key that opens a section, or that follows
- * one, as a person would write it. In the emitter's block output only
- * top-level keys start at column 0 (nested content is indented, multi-line
- * scalars are escaped). PREV and LINE are line starts, END is LINE's '\n'.
- */
-static bool wants_blank_line(const char *prev, const char *line, const char *end) {
-        if (!prev || *line == ' ' || *line == '-' || line == end)
-                return false;
-        return end[-1] == ':' /* "restapi:" */ || *prev == ' ' || *prev == '-'; /* after a section */
-}
-
-static int space_sections(YamlBuffer *o, size_t start) {
-        const char *prev = NULL, *end = o->data + o->size;
-        size_t lines = 0, n = 0;
-        char *p;
-
-        for (const char *q = o->data + start; q < end && (q = memchr(q, '\n', (size_t) (end - q))); q++)
-                lines++;
-        p = malloc(o->size + lines + 1);
-        if (!p)
-                return -ENOMEM;
-        memcpy(p, o->data, start);
-        n = start;
-        for (const char *line = o->data + start; line < end;) {
-                const char *eol = memchr(line, '\n', (size_t) (end - line));
-                size_t len = eol ? (size_t) (eol - line) + 1 : (size_t) (end - line);
-
-                if (eol && wants_blank_line(prev, line, eol))
-                        p[n++] = '\n';
-                memcpy(p + n, line, len);
-                n += len;
-                prev = line;
-                line += len;
-        }
-        p[n] = 0;
-        free(o->data);
-        o->data = p;
-        o->size = n;
-        o->alloc = n + 1;
-        return 0;
-}
-
 int template_render(const Template *t, const char *const *values, const YamlEvents *dcs, const char *header,
                     char **ret, size_t *ret_size, char **ret_error) {
         YamlBuffer o = {};
@@ -459,7 +416,7 @@ int template_render(const Template *t, const char *const *values, const YamlEven
                 free(o.data);
                 return r;
         }
-        r = space_sections(&o, header ? strlen(header) : 0);
+        r = yamlutil_space_sections(&o, header ? strlen(header) : 0);
         if (r < 0) {
                 free(o.data);
                 return r;

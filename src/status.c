@@ -64,6 +64,9 @@ static void read_config(int rootfd, StatusRow *r) {
         if (pc.restapi_address)
                 snprintf(r->api, sizeof(r->api), "%s", pc.restapi_address);
         r->api_tls = pc.restapi_tls;
+        /* Read below the root, as every other file (the root is "/" but in tests). */
+        if (pc.restapi_cafile && pc.restapi_cafile[0] == '/')
+                snprintf(r->api_cafile, sizeof(r->api_cafile), "/proc/self/fd/%d%s", rootfd, pc.restapi_cafile);
         if (!r->port)
                 r->port = pc.postgresql_port;
         patroniconf_done(&pc);
@@ -146,7 +149,8 @@ void status_patroni(StatusRow *rows, size_t n, int timeout_ms) {
         if (!probes)
                 return;
         for (size_t i = 0; i < n; i++)
-                probes[i] = (ApiProbe){ .address = rows[i].api, .tls = rows[i].api_tls };
+                probes[i] = (ApiProbe){ .address = rows[i].api, .tls = rows[i].api_tls,
+                                        .cafile = rows[i].api_cafile[0] ? rows[i].api_cafile : NULL };
         patroniapi_probe(probes, n, timeout_ms);
         for (size_t i = 0; i < n; i++)
                 if (probes[i].state[0])

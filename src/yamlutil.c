@@ -482,3 +482,63 @@ bool yamlutil_utf8_valid(const char *str) {
         }
         return true;
 }
+
+yaml_node_t *yamlutil_map_get(yaml_document_t *d, yaml_node_t *map, const char *key) {
+        if (!map || map->type != YAML_MAPPING_NODE)
+                return NULL;
+        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+                yaml_node_t *k = yaml_document_get_node(d, p->key);
+                if (k && k->type == YAML_SCALAR_NODE && streq((const char *) k->data.scalar.value, key))
+                        return yaml_document_get_node(d, p->value);
+        }
+        return NULL;
+}
+
+const char *yamlutil_scalar(const yaml_node_t *n) {
+        if (!n || n->type != YAML_SCALAR_NODE)
+                return NULL;
+        return (const char *) n->data.scalar.value;
+}
+
+/*
+ * A blank line before a top-level key that opens a section, or that follows
+ * one, as a person would write it. In the emitter's block output only
+ * top-level keys start at column 0 (nested content is indented, multi-line
+ * scalars are escaped). PREV and LINE are line starts, END is LINE's '\n'.
+ */
+static bool wants_blank_line(const char *prev, const char *line, const char *end) {
+        if (!prev || *line == ' ' || *line == '-' || line == end)
+                return false;
+        return end[-1] == ':' /* "restapi:" */ || *prev == ' ' || *prev == '-'; /* after a section */
+}
+
+int yamlutil_space_sections(YamlBuffer *o, size_t start) {
+        const char *prev = NULL, *end = o->data + o->size;
+        size_t lines = 0, n = 0;
+        char *p;
+
+        for (const char *q = o->data + start; q < end && (q = memchr(q, '\n', (size_t) (end - q))); q++)
+                lines++;
+        p = malloc(o->size + lines + 1);
+        if (!p)
+                return -ENOMEM;
+        memcpy(p, o->data, start);
+        n = start;
+        for (const char *line = o->data + start; line < end;) {
+                const char *eol = memchr(line, '\n', (size_t) (end - line));
+                size_t len = eol ? (size_t) (eol - line) + 1 : (size_t) (end - line);
+
+                if (eol && wants_blank_line(prev, line, eol))
+                        p[n++] = '\n';
+                memcpy(p + n, line, len);
+                n += len;
+                prev = line;
+                line += len;
+        }
+        p[n] = 0;
+        free(o->data);
+        o->data = p;
+        o->size = n;
+        o->alloc = n + 1;
+        return 0;
+}

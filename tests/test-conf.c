@@ -44,8 +44,13 @@ START_TEST(test_all_keys) {
                                "config_settle_ms: 0\n"
                                "start_conf: keep\n"
                                "template: /etc/patroni/custom.yml.in\n"
-                               "unit: patroni-%i.service\n");
+                               "unit: patroni-%i.service\n"
+                               "tls: {ca: /etc/ssl/ours/ca.pem, cert: /etc/ssl/ours/db1.pem, key: /etc/ssl/ours/db1.key}\n");
         char unit[128];
+
+        ck_assert_str_eq(s->tls_ca, "/etc/ssl/ours/ca.pem");
+        ck_assert_str_eq(s->tls_cert, "/etc/ssl/ours/db1.pem");
+        ck_assert_str_eq(s->tls_key, "/etc/ssl/ours/db1.key");
 
         ck_assert(!s->autostart);
         ck_assert(!s->reload_on_change);
@@ -71,7 +76,7 @@ START_TEST(test_errors) {
         parse_bad("settle_ms: 9999999\n", "/s.yml:1:12: settle_ms: 9999999 is out of range (0-600000)");
         parse_bad("\nsettle: 5\n",
                   "/s.yml:2:1: unknown setting \"settle\" (known: include, exclude, autostart, reload_on_change, "
-                  "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, unit)");
+                  "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, tls, unit)");
         parse_bad("start_conf: auto\n", "/s.yml:1:13: start_conf: expected manual, disabled or keep, got \"auto\"");
         parse_bad("include: {a: b}\n", "/s.yml:1:10: include: expected a list of patterns such as [\"15/*\"]");
         parse_bad("include: [a, [b]]\n", "/s.yml:1:14: include: expected a pattern string");
@@ -81,8 +86,15 @@ START_TEST(test_errors) {
         parse_bad("template: ''\n", "/s.yml:1:11: template: expected a non-empty string");
         parse_bad("autostart: [true]\n", "/s.yml:1:12: autostart: expected true or false");
         parse_bad("- a\n", "/s.yml:1:1: expected a mapping of settings (include, exclude, autostart, reload_on_change, "
-                           "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, unit)");
+                           "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, tls, unit)");
         parse_bad("autostart: true\nautostart: false\n", "/s.yml:2:1: autostart is set twice");
+        parse_bad("tls: /etc/ssl\n", "/s.yml:1:6: tls: expected a mapping with ca, cert and key (file paths)");
+        parse_bad("tls:\n  ca: /a\n  cert: /b\n", "/s.yml:2:3: tls: key is missing (ca, cert and key go together)");
+        parse_bad("tls: {ca: /a, cert: /b, key: /c, crl: /d}\n", "/s.yml:1:34: tls: unknown key \"crl\" (known: ca, cert, key)");
+        parse_bad("tls: {ca: a.pem, cert: /b, key: /c}\n", "/s.yml:1:11: tls: ca: expected an absolute file path");
+        parse_bad("tls: {ca: /a, cert: /etc/../b, key: /c}\n", "/s.yml:1:21: tls: cert: expected an absolute file path");
+        parse_bad("tls: {ca: /a, ca: /b, cert: /b, key: /c}\n", "/s.yml:1:15: tls: ca is set twice");
+        parse_bad("tls: {ca: [/a], cert: /b, key: /c}\n", "/s.yml:1:11: tls: ca: expected an absolute file path");
         parse_bad("settle_ms: [\n", "/s.yml:2:1: did not find expected node content while parsing a flow node");
         parse_bad("a: 1\n---\nb: 2\n", "/s.yml:2:1: holds more than one YAML document");
 

@@ -31,7 +31,7 @@ run_check() { out=$(PATH=$B:$PATH "$CTL" --root "$R" check "$@" 2>&1); rc=$?; }
 run_check 15/main
 echo "$out" | sed 's/^/# /'
 check "clean: exit 0" "0" "$rc"
-check "clean: every finding on its own line, then the count" "ok ok ok ok ok info ok 0 " \
+check "clean: every finding on its own line, then the count" "ok ok ok ok ok info info ok 0 " \
         "$(awk '{ print $1 }' <<<"$out" | tr '\n' ' ')"
 check "clean: Patroni validated the configuration that would be generated" "yes" \
         "$(grep -q '^ok  *patroni --validate-config (the configuration that would be generated)$' <<<"$out" && echo yes)"
@@ -77,57 +77,57 @@ dcs_warning() { # DCS-SECTION: the plain-DCS warnings check gives for a configur
         rm "$R/etc/patroni/15-dcs.yml"
 }
 # Private keys the configuration names: readable or writable by others, a warning; root:postgres 0640, none.
-mkdir -p "$R/etc/patroni/tls"
-printf 'k' >"$R/etc/patroni/tls/ok.key"; chmod 640 "$R/etc/patroni/tls/ok.key"
-printf 'k' >"$R/etc/patroni/tls/open.key"; chmod 644 "$R/etc/patroni/tls/open.key"
-printf 'k' >"$R/etc/patroni/tls/gw.key"; chmod 660 "$R/etc/patroni/tls/gw.key"
+mkdir -p "$R/etc/patroni/keys"
+printf 'k' >"$R/etc/patroni/keys/ok.key"; chmod 640 "$R/etc/patroni/keys/ok.key"
+printf 'k' >"$R/etc/patroni/keys/open.key"; chmod 644 "$R/etc/patroni/keys/open.key"
+printf 'k' >"$R/etc/patroni/keys/gw.key"; chmod 660 "$R/etc/patroni/keys/gw.key"
 key_warnings() { # the key warnings of a configuration whose DCS names KEY and whose REST API names KEYFILE
-        sed '/^etcd3:/,/^[a-z]/{/^etcd3:/d;/^  /d}; s|^restapi:$|restapi:\n  keyfile: '"$2"'|' \
+        sed '/^etcd3:/,/^[a-z]/{/^etcd3:/d;/^  /d}; s|^  keyfile: .*|  keyfile: '"$2"'|' \
                 "$R/etc/patroni/15-main.yml" >"$R/etc/patroni/15-keys.yml"
         printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  key: %s\n' "$1" >>"$R/etc/patroni/15-keys.yml"
         run_check 15/keys
         grep -E '^warning .*(private key|names the key)' <<<"$out" | sed 's/^warning  *//'
         rm "$R/etc/patroni/15-keys.yml"
 }
-check "keys: none said for root:postgres 0640" "" "$(key_warnings /etc/patroni/tls/ok.key /etc/patroni/tls/ok.key)"
+check "keys: none said for root:postgres 0640" "" "$(key_warnings /etc/patroni/keys/ok.key /etc/patroni/keys/ok.key)"
 check "keys: readable by every user, writable by the group, missing: each said with what to do" \
-        "/etc/patroni/15-keys.yml: the private key /etc/patroni/tls/gw.key is writable by its group (mode 0660): chmod 640 /etc/patroni/tls/gw.key|/etc/patroni/15-keys.yml: the private key /etc/patroni/tls/open.key is readable by every user (mode 0644): chown root:postgres /etc/patroni/tls/open.key; chmod 640 /etc/patroni/tls/open.key|" \
-        "$(key_warnings /etc/patroni/tls/open.key /etc/patroni/tls/gw.key | LC_ALL=C sort | tr '\n' '|')"
-check "keys: a key that does not exist is said" "/etc/patroni/15-keys.yml names the key /etc/patroni/tls/none.key: No such file or directory" \
-        "$(key_warnings /etc/patroni/tls/none.key /etc/patroni/tls/ok.key)"
+        "/etc/patroni/15-keys.yml: the private key /etc/patroni/keys/gw.key is writable by its group (mode 0660): chmod 640 /etc/patroni/keys/gw.key|/etc/patroni/15-keys.yml: the private key /etc/patroni/keys/open.key is readable by every user (mode 0644): chown root:postgres /etc/patroni/keys/open.key; chmod 640 /etc/patroni/keys/open.key|" \
+        "$(key_warnings /etc/patroni/keys/open.key /etc/patroni/keys/gw.key | LC_ALL=C sort | tr '\n' '|')"
+check "keys: a key that does not exist is said" "/etc/patroni/15-keys.yml names the key /etc/patroni/keys/none.key: No such file or directory" \
+        "$(key_warnings /etc/patroni/keys/none.key /etc/patroni/keys/ok.key)"
 # Certificates the configuration names: one that expires within 30 days, and a server certificate that
 # does not name the address its peers connect to, are warnings; a good one is not.
 if command -v openssl >/dev/null; then
         mkcert() { # FILE DAYS SAN
                 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$2" -subj /CN=t \
-                        -addext "subjectAltName=$3" -keyout "$R/etc/patroni/tls/$1.key" -out "$R/etc/patroni/tls/$1.pem" \
+                        -addext "subjectAltName=$3" -keyout "$R/etc/patroni/keys/$1.key" -out "$R/etc/patroni/keys/$1.pem" \
                         >/dev/null 2>&1
-                chmod 640 "$R/etc/patroni/tls/$1.key"
+                chmod 640 "$R/etc/patroni/keys/$1.key"
         }
         mkcert good 400 IP:10.0.0.1
         mkcert soon 10 IP:10.0.0.1
         mkcert other 400 IP:10.9.9.9
         cert_warnings() { # RESTAPI-CERT: the certificate warnings of a configuration whose REST API names it
-                sed 's|^restapi:$|restapi:\n  certfile: '"$1"'|' "$R/etc/patroni/15-main.yml" >"$R/etc/patroni/15-certs.yml"
+                sed 's|^  certfile: .*|  certfile: '"$1"'|' "$R/etc/patroni/15-main.yml" >"$R/etc/patroni/15-certs.yml"
                 run_check 15/certs
                 grep -E '^warning .*certificate' <<<"$out" | sed 's/^warning  *//'
                 rm "$R/etc/patroni/15-certs.yml"
         }
         check "certificates: none said for one that names the REST API's address and lasts" "" \
-                "$(cert_warnings /etc/patroni/tls/good.pem)"
+                "$(cert_warnings /etc/patroni/keys/good.pem)"
         check "certificates: one that expires within 30 days: said, with the date" \
-                "/etc/patroni/15-certs.yml: the certificate /etc/patroni/tls/soon.pem expires on $(date -u -d '+10 days' +%F): renew it and reload Patroni" \
-                "$(cert_warnings /etc/patroni/tls/soon.pem)"
+                "/etc/patroni/15-certs.yml: the certificate /etc/patroni/keys/soon.pem expires on $(date -u -d '+10 days' +%F): renew it and reload Patroni" \
+                "$(cert_warnings /etc/patroni/keys/soon.pem)"
         check "certificates: one that does not name the REST API's address: said" \
-                "/etc/patroni/15-certs.yml: the certificate /etc/patroni/tls/other.pem does not name 10.0.0.1, which its peers connect to: a client that verifies it refuses the connection; add it to the certificate's subjectAltName" \
-                "$(cert_warnings /etc/patroni/tls/other.pem)"
+                "/etc/patroni/15-certs.yml: the certificate /etc/patroni/keys/other.pem does not name 10.0.0.1, which its peers connect to: a client that verifies it refuses the connection; add it to the certificate's subjectAltName" \
+                "$(cert_warnings /etc/patroni/keys/other.pem)"
         check "certificates: a file that is none: said" \
-                "/etc/patroni/15-certs.yml names the certificate /etc/patroni/tls/good.key: /etc/patroni/tls/good.key holds no PEM certificate" \
-                "$(cert_warnings /etc/patroni/tls/good.key)"
+                "/etc/patroni/15-certs.yml names the certificate /etc/patroni/keys/good.key: /etc/patroni/keys/good.key holds no PEM certificate" \
+                "$(cert_warnings /etc/patroni/keys/good.key)"
 else
         skip "certificates (openssl not installed)"
 fi
-rm -r "$R/etc/patroni/tls"
+rm -r "$R/etc/patroni/keys"
 
 check "DCS: plain http to other hosts warned; https, loopback and an https url not" "1 1 1 0 0 0" \
         "$(dcs_warning 'etcd3:\n  hosts: 10.7.7.7:2379\n') $(dcs_warning 'etcd3:\n  hosts: [127.0.0.1:2379, 10.7.7.8:2379]\n') $(

@@ -6,7 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 R=
-listing() { (cd "$R/etc/patroni" 2>/dev/null && find . -mindepth 1 | LC_ALL=C sort); }
+# The host's TLS files (tls/) are made before the first configuration is written, as env.conf's secrets are.
+listing() { (cd "$R/etc/patroni" 2>/dev/null && find . -mindepth 1 -path ./tls -prune -o -print | LC_ALL=C sort); }
 
 # bad NAME EXIT "MESSAGE" [NEEDS_ROOT] -- ARGS...   (setup is done by the caller in $R)
 bad() {
@@ -147,12 +148,20 @@ mounted() {
         fi
 }
 new_root
-mounted "read-only /etc/patroni" 6 'cannot write /etc/patroni/15-main.yml: Read-only file system' \
+mounted "read-only /etc/patroni, before its first configuration: the CA's seed cannot be added" 6 \
+        'cannot add PATRONI_DEBIAND_CA_SEED to /etc/patroni/env.conf: Read-only file system' \
         "config.yml.in dcs.yml env.conf " \
         'mount --bind "$0/etc/patroni" "$0/etc/patroni" && mount -o remount,bind,ro "$0/etc/patroni"'
+# With the host's TLS files in place (an earlier configuration made them), the configuration's own write fails.
 new_root
+host_tls
+mounted "read-only /etc/patroni" 6 'cannot write /etc/patroni/15-main.yml: Read-only file system' \
+        "config.yml.in dcs.yml env.conf tls " \
+        'mount --bind "$0/etc/patroni" "$0/etc/patroni" && mount -o remount,bind,ro "$0/etc/patroni"'
+new_root
+host_tls
 mounted "disk full (small tmpfs)" 6 'cannot write /etc/patroni/15-main.yml: No space left on device' \
-        "config.yml.in dcs.yml env.conf fill " \
+        "config.yml.in dcs.yml env.conf fill tls " \
         'cp -a "$0/etc/patroni" "$0/keep" && mount -t tmpfs -o size=64k tmpfs "$0/etc/patroni" && cp -a "$0/keep/." "$0/etc/patroni/" && { head -c 1M /dev/zero >"$0/etc/patroni/fill" 2>/dev/null; true; }'
 
 finish

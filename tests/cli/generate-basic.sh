@@ -4,7 +4,16 @@
 
 new_root
 out=$("$CTL" --root "$R" generate --hostip=10.231.0.5 15 main)
-check "generate prints what it wrote" "Wrote /etc/patroni/15-main.yml (PostgreSQL port 5432, REST API port 8008)" "$out"
+check "generate prints what it wrote, and the TLS files it made" "Wrote /etc/patroni/15-main.yml (PostgreSQL port 5432, REST API port 8008)
+Made /etc/patroni/tls/ca.pem, /etc/patroni/tls/host.pem, /etc/patroni/tls/host.key: this host's certificate, from the CA that /etc/patroni/env.conf's PATRONI_DEBIAND_CA_SEED derives (every host with the same env.conf trusts it)" "$out"
+check "the host's certificate names the address given, verifies against the CA; its key is not for others" \
+        "IP Address:10.231.0.5 $R/etc/patroni/tls/host.pem: OK 640" \
+        "$(openssl x509 -in "$R/etc/patroni/tls/host.pem" -noout -ext subjectAltName | grep -o 'IP Address:10.231.0.5') $(
+        openssl verify -CAfile "$R/etc/patroni/tls/ca.pem" "$R/etc/patroni/tls/host.pem") $(stat -c %a "$R/etc/patroni/tls/host.key")"
+out=$("$CTL" --root "$R" generate --hostip=10.231.0.5 15 second)
+check "a second configuration: the TLS files are in place, nothing more said" \
+        "Wrote /etc/patroni/15-second.yml (PostgreSQL port 5432, REST API port 8009)" "$out"
+rm "$R/etc/patroni/15-second.yml"
 f=$R/etc/patroni/15-main.yml
 check "scope" "15-main" "$(yaml_get "$f" "d['scope']")"
 check "port is an integer where the template has @PORT@ alone" "10" "$(yaml_get "$f" "d['bootstrap']['dcs']['loop_wait']")"
@@ -45,7 +54,7 @@ sed -i -e 's|^namespace: .*|namespace: /ha/|' -e 's|^  listen: "\*:@PORT@"|  lis
         "$R/etc/patroni/config.yml.in"
 out=$("$CTL" --root "$R" generate --hostip=10.231.0.5 --vip=127.0.0.9 15 my-db)
 check "--vip writes both files" "Wrote /etc/patroni/15-my-db.yml (PostgreSQL port 5432, REST API port 8008)
-Wrote /etc/patroni/15-my-db.vip" "$out"
+Wrote /etc/patroni/15-my-db.vip" "$(head -2 <<<"$out")"
 v=$R/etc/patroni/15-my-db.vip
 check "vip: key from namespace and scope" "/ha/15-my-db/leader" "$(yaml_get "$v" "d['trigger-key']")"
 check "vip: interface of the VIP's network" "lo 8" "$(yaml_get "$v" "d['interface'] + ' ' + str(d['netmask'])")"
@@ -107,9 +116,9 @@ new_cluster "$R" 15 main 5432
 printf '# the admin'"'"'s\nPATRONI_SUPERUSER_PASSWORD="s p"\nPATRONI_RESTAPI_USERNAME=admin' >"$R/etc/patroni/env.conf"
 chmod 600 "$R/etc/patroni/env.conf"
 "$CTL" generate --root "$R" --hostip=10.0.0.5 15 main >/dev/null 2>&1
-check "an admin's env.conf: kept byte for byte, its user kept, only the password added" \
-        "# the admin's|PATRONI_SUPERUSER_PASSWORD=\"s p\"|PATRONI_RESTAPI_USERNAME=admin|PATRONI_RESTAPI_PASSWORD=*|" \
-        "$(sed 's/^\(PATRONI_RESTAPI_PASSWORD=\).*/\1*/' "$R/etc/patroni/env.conf" | tr '\n' '|')"
+check "an admin's env.conf: kept byte for byte, its user kept, only the password and the CA's seed added" \
+        "# the admin's|PATRONI_SUPERUSER_PASSWORD=\"s p\"|PATRONI_RESTAPI_USERNAME=admin|PATRONI_RESTAPI_PASSWORD=*|PATRONI_DEBIAND_CA_SEED=*|" \
+        "$(sed 's/^\(PATRONI_RESTAPI_PASSWORD=\|PATRONI_DEBIAND_CA_SEED=\).*/\1*/' "$R/etc/patroni/env.conf" | tr '\n' '|')"
 if is_root; then
         new_root
         new_cluster "$R" 15 main 5432

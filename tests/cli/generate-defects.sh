@@ -67,15 +67,17 @@ if command -v strace >/dev/null; then
 
         for fault in fsync:error=EIO renameat2:error=EIO write:error=ENOSPC:when=1; do
                 new_root
+                host_tls
                 strace -f -o /dev/null -e inject="$fault" "$CTL" --root "$R" generate --hostip=10.231.0.5 15 main \
                         >/dev/null 2>&1
                 left=$(cd "$R/etc/patroni" && ls -A | tr '\n' ' ')
-                check "injected $fault: no config and no temporary file" "config.yml.in dcs.yml env.conf " "$left"
+                check "injected $fault: no config and no temporary file" "config.yml.in dcs.yml env.conf tls " "$left"
         done
 
         # SIGKILL before the rename: no partial config; the next run succeeds and, once
         # the temporary file is stale, removes it.
         new_root
+        host_tls
         (strace -f -o /dev/null -e inject=fsync:signal=KILL "$CTL" --root "$R" generate --hostip=10.231.0.5 15 main \
                 >/dev/null 2>&1; true) 2>/dev/null
         if [ -e "$R/etc/patroni/15-main.yml" ]; then not_ok "SIGKILL left a config"; else ok "SIGKILL mid-write leaves no config"; fi
@@ -83,7 +85,19 @@ if command -v strace >/dev/null; then
         gen --hostip=10.231.0.5 15 main >/dev/null 2>&1
         left=$(cd "$R/etc/patroni" && ls -A | tr '\n' ' ')
         check "after SIGKILL: the next run writes the config and removes the stale temporary file" \
-                "15-main.yml config.yml.in dcs.yml env.conf " "$left"
+                "15-main.yml config.yml.in dcs.yml env.conf tls " "$left"
+
+        # The same for env.conf, when the CA's seed is added to it: a stale temporary file goes on the next run.
+        new_root
+        (strace -f -o /dev/null -e inject=fsync:signal=KILL "$CTL" --root "$R" generate --hostip=10.231.0.5 15 main \
+                >/dev/null 2>&1; true) 2>/dev/null
+        check "SIGKILL while env.conf is written: env.conf as it was, its temporary file root's alone" "0600 0" \
+                "$(stat -c %a "$R"/etc/patroni/.env.conf.*.tmp | sed 's/^/0/') $(grep -c CA_SEED "$R/etc/patroni/env.conf")"
+        touch -d '2 minutes ago' "$R"/etc/patroni/.env.conf.*.tmp
+        gen --hostip=10.231.0.5 15 main >/dev/null 2>&1
+        check "after SIGKILL: the next run adds the seed and removes the stale temporary file" \
+                "15-main.yml config.yml.in dcs.yml env.conf tls 1" "$(cd "$R/etc/patroni" && ls -A | tr '\n' ' ')$(
+                grep -c CA_SEED "$R/etc/patroni/env.conf")"
 else
         skip "fault injection (strace not installed)"
 fi

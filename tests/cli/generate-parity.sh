@@ -1,7 +1,8 @@
 #!/bin/bash
 # Parity with Debian's pg_createconfig_patroni: on Debian's own config.yml.in
 # and dcs.yml, for many clusters, our output parses to the same YAML as the
-# script's, given the same --hostip/--network/--port. The script writes only
+# script's made secure (TLS, verified peers, hostssl, no secret: modelled
+# below), given the same --hostip/--network/--port. The script writes only
 # under the real /etc, so both run in a private mount and UTS namespace with
 # tmpfs over /etc/patroni, /etc/postgresql, /etc/postgresql-common,
 # /usr/lib/postgresql and /var/lib/postgresql (pg_lsclusters needs each
@@ -60,9 +61,64 @@ compare() { # NAME ARGS... (options then VERSION CLUSTER)
                 return
         fi
         if /usr/bin/python3 - "$W/debian.yml" "$W/ours.yml" <<'PY'
-import sys, yaml
+import ipaddress, re, sys, yaml
 a = yaml.safe_load(open(sys.argv[1]))
 b = yaml.safe_load(open(sys.argv[2]))
+
+# What ours does on top of Debian's output, modelled here independently (harden.h says it in words):
+# TLS for the REST API and PostgreSQL with the hosts' own files, peers verified, no secret in the file,
+# network pg_hba rules hostssl with scram-sha-256.
+CA, CERT, KEY = "/etc/patroni/tls/ca.pem", "/etc/patroni/tls/host.pem", "/etc/patroni/tls/host.key"
+
+def local(addr, mask):
+    if addr.lower() in ("localhost", "samehost"):
+        return True
+    try:
+        net = ipaddress.ip_network(addr + ("/" + mask if mask else ""), strict=False)
+    except ValueError:
+        return False
+    loop = ipaddress.ip_network("127.0.0.0/8") if net.version == 4 else ipaddress.ip_network("::1/128")
+    return net.subnet_of(loop)
+
+def rule(r):
+    parts = re.split(r"(\s+)", r)   # words at even indexes, blanks kept
+    w = parts[0::2]
+    if len(w) >= 4 and w[0] == "local":
+        if w[3] == "trust":
+            w[3] = "peer"
+    elif len(w) >= 5 and w[0] in ("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"):
+        m = 5 if len(w) >= 6 and "/" not in w[3] and re.fullmatch(r"[0-9.]+", w[3]) else 4
+        if not local(w[3], w[4] if m == 5 else None) and w[0] in ("host", "hostnossl", "hostnogssenc"):
+            w[0] = "hostssl"
+        if w[m].lower() in ("trust", "password", "md5", "ident"):
+            w[m] = "scram-sha-256"
+    parts[0::2] = w
+    return "".join(parts)
+
+def secure(d):
+    pg = d.setdefault("postgresql", {})
+    auth = pg.get("authentication") or {}
+    for role in ("superuser", "replication", "rewind"):
+        if isinstance(auth.get(role), dict):
+            auth[role].pop("password", None)
+    for dcs in ("etcd3", "etcd"):
+        if isinstance(d.get(dcs), dict):
+            d[dcs].pop("password", None)
+    d.setdefault("restapi", {}).update(certfile=CERT, keyfile=KEY, cafile=CA)
+    ctl = d.setdefault("ctl", {})
+    ctl["cacert"] = CA
+    ctl.pop("insecure", None)
+    pg.setdefault("parameters", {}).update(ssl="on", ssl_cert_file=CERT, ssl_key_file=KEY)
+    for role in ("replication", "rewind"):
+        if isinstance(auth.get(role), dict):
+            auth[role].update(sslmode="verify-full", sslrootcert=CA)
+    boot = d.get("bootstrap") or {}
+    for holder in (pg, boot, (boot.get("dcs") or {}).get("postgresql") or {}):
+        if isinstance(holder.get("pg_hba"), list):
+            holder["pg_hba"] = [rule(r) for r in holder["pg_hba"]]
+    return d
+
+a = secure(a)
 if a != b:
     def diff(x, y, path=""):
         if isinstance(x, dict) and isinstance(y, dict):

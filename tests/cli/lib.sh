@@ -52,18 +52,6 @@ new_root() {
         printf 'PATRONI_RESTAPI_USERNAME=patroni\nPATRONI_RESTAPI_PASSWORD=not-a-secret-test-value\n' \
                 >"$R/etc/patroni/env.conf"
         chmod 600 "$R/etc/patroni/env.conf"
-        # As on a Debian host with ssl-cert: the snakeoil certificate the template names (made once per script).
-        if [ -z "${SNAKEOIL:-}" ] && command -v openssl >/dev/null; then
-                SNAKEOIL=$(mktemp -d "${TMPDIR:-/tmp}/pdd-snakeoil-XXXXXX")
-                CLEANUP+=("rm -rf '$SNAKEOIL'")
-                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=test-host \
-                        -keyout "$SNAKEOIL/ssl-cert-snakeoil.key" -out "$SNAKEOIL/ssl-cert-snakeoil.pem" >/dev/null 2>&1
-        fi
-        if [ -n "${SNAKEOIL:-}" ]; then
-                mkdir -p "$R/etc/ssl/certs" "$R/etc/ssl/private"
-                cp "$SNAKEOIL/ssl-cert-snakeoil.pem" "$R/etc/ssl/certs/"
-                install -m 640 "$SNAKEOIL/ssl-cert-snakeoil.key" "$R/etc/ssl/private/"
-        fi
 }
 
 # new_cluster ROOT VERSION NAME [PORT]
@@ -96,3 +84,7 @@ finish() {
         if [ "$PASSED" -eq 0 ] && [ "$SKIPPED" -gt 0 ]; then exit 77; fi
         exit 0
 }
+
+# The host's TLS files and env.conf's CA seed, as the first configuration written makes them (then removed):
+# a later generate then only writes its configuration.
+host_tls() { "$CTL" --root "$R" generate --hostip=10.231.0.5 15 tls-prep >/dev/null 2>&1 && rm "$R/etc/patroni/15-tls-prep.yml"; }

@@ -10,9 +10,16 @@ new_cluster "$R" 15 bare 5434
 new_cluster "$R" 16 skipped 5435
 printf 'exclude: ["16/*"]\n' >"$R/etc/patroni/patroni-debiand.yml"
 
-# Fake Patroni REST APIs on loopback: a leader, a replica, and one that accepts and never answers.
+# The generated configuration serves its REST API over https with the host's own certificate (made now).
+"$CTL" generate --root "$R" --hostip=127.0.0.1 15 main >/dev/null
+# An impostor: https on loopback with a certificate of its own, not from the hosts' CA.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=impostor \
+        -addext "subjectAltName=IP:127.0.0.1" -keyout "$R/impostor.key" -out "$R/impostor.pem" >/dev/null 2>&1
+
+# Fake Patroni REST APIs on loopback: a leader (https, the host's certificate), a replica, one that accepts
+# and never answers, and the impostor (https, the same answer as the leader).
 /usr/bin/python3 - "$R" <<'PY' &
-import http.server, json, socket, sys, threading
+import http.server, json, socket, ssl, sys, threading
 root = sys.argv[1]
 answers = {
     "leader": {"state": "running", "role": "master", "replication": [{"usename": "replicator", "state": "streaming"}],
@@ -22,7 +29,8 @@ answers = {
 ports = {}
 # Any local user can answer on a stopped member's port: control characters to forge the table.
 answers["forger"] = {"state": "running\u001b[2J", "role": "master\r\n15  main    5432  generated active Leader running\u009b"}
-def serve(kind):
+answers["impostor"] = answers["leader"]
+def serve(kind, cert=None, key=None):
     class H(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             body = json.dumps(answers[kind]).encode() if self.path == "/patroni" else b"{}"
@@ -36,23 +44,27 @@ def serve(kind):
         def log_message(self, *a):
             pass
     s = http.server.HTTPServer(("127.0.0.1", 0), H)
+    if cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        s.socket = ctx.wrap_socket(s.socket, server_side=True)
     ports[kind] = s.server_address[1]
     threading.Thread(target=s.serve_forever, daemon=True).start()
-serve("leader")
+serve("leader", root + "/etc/patroni/tls/host.pem", root + "/etc/patroni/tls/host.key")
 serve("replica")
 serve("forger")
+serve("impostor", root + "/impostor.pem", root + "/impostor.key")
 silent = socket.socket()
 silent.bind(("127.0.0.1", 0))
 silent.listen(8)
 ports["silent"] = silent.getsockname()[1]
 with open(root + "/ports", "w") as f:
-    f.write("%d %d %d %d\n" % (ports["leader"], ports["replica"], ports["silent"], ports["forger"]))
+    f.write("%d %d %d %d %d\n" % (ports["leader"], ports["replica"], ports["silent"], ports["forger"], ports["impostor"]))
 threading.Event().wait(60)
 PY
 CLEANUP+=("kill $!")
 for _ in $(seq 100); do [ -s "$R/ports" ] && break; sleep 0.05; done
-read -r p_leader p_replica p_silent p_forger <"$R/ports"
-"$CTL" generate --root "$R" --hostip=127.0.0.1 15 main >/dev/null
+read -r p_leader p_replica p_silent p_forger p_impostor <"$R/ports"
 sed -i "s/127.0.0.1:8008/127.0.0.1:$p_leader/" "$R/etc/patroni/15-main.yml"
 # An admin's configuration, and one for a replica that has no cluster yet (before its clone).
 printf 'scope: 15-my-db\nrestapi:\n  listen: "*:%s"\npostgresql:\n  listen: "*:5433"\n' "$p_replica" >"$R/etc/patroni/15-my-db.yml"
@@ -61,12 +73,17 @@ printf 'scope: 15-clone\nrestapi:\n  connect_address: "127.0.0.1:%s"\npostgresql
 
 printf 'scope: 15-forged\nrestapi:\n  connect_address: "127.0.0.1:%s"\npostgresql:\n  listen: "*:5441"\n' "$p_forger" \
         >"$R/etc/patroni/15-forged.yml"
+sed "s/127.0.0.1:$p_leader/127.0.0.1:$p_impostor/; s/^scope: .*/scope: 15-impostor/; s/5432/5442/" "$R/etc/patroni/15-main.yml" \
+        >"$R/etc/patroni/15-impostor.yml"
 out=$("$CTL" --root "$R" list); rc=$?
 echo "$out" | sed 's/^/# /'
 row() { awk -v v="$1" -v c="$2" '$1 == v && $2 == c { $1 = $1; print }' <<<"$out"; }
 check "list: exit 0" "0" "$rc"
 check "list: header" "Ver Cluster Port Config Unit Patroni" "$(head -1 <<<"$out" | tr -s ' ')"
-check "generated configuration, leader" "15 main 5432 generated - Leader running" "$(row 15 main)"
+check "generated configuration, leader over https, its certificate verified" "15 main 5432 generated - Leader running" \
+        "$(row 15 main)"
+check "a member over https whose certificate is not from the CA: not believed" "15 impostor 5442 generated - -" \
+        "$(row 15 impostor)"
 check "an admin's configuration, replica streaming (wildcard listen address)" "15 my-db 5433 admin - Replica streaming" \
         "$(row 15 my-db)"
 check "a cluster without configuration" "15 bare 5434 none - -" "$(row 15 bare)"
@@ -77,7 +94,7 @@ check "a member answering with control characters: escaped, no line forged" \
         '15 forged 5441 admin - master\x1b]0;owned\x07\x0d\x0ax running\x1b[2J' "$(row 15 forged)"
 check "no control character reaches the terminal but the line ends" "0" \
         "$(tr -d '\n' <<<"$out" | LC_ALL=C grep -c '[[:cntrl:]]')"
-check "sorted by version, then name" "15/bare 15/clone 15/forged 15/main 15/my-db 16/skipped " \
+check "sorted by version, then name" "15/bare 15/clone 15/forged 15/impostor 15/main 15/my-db 16/skipped " \
         "$(tail -n +2 <<<"$out" | awk '{ printf "%s/%s ", $1, $2 }')"
 
 json=$("$CTL" --root "$R" list --json)

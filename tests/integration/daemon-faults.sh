@@ -77,6 +77,7 @@ fi
 # --- disk full and read-only /etc/patroni, in a mount namespace of the daemon's own ---
 if is_root; then
         new_daemon_root
+        host_tls # made before: what fails here is the configuration's write
         cp -a "$R/etc/patroni" "$R/keep"
         printf '#!/bin/bash\nmount -t tmpfs -o size=64k tmpfs "%s/etc/patroni" && cp -a "%s/keep/." "%s/etc/patroni/" && exec "$@"\n' \
                 "$R" "$R" "$R" >"$R/wrap"

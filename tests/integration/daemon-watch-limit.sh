@@ -19,6 +19,7 @@ CLEANUP+=("echo $saved >$limit")
 new_daemon_root
 old_cluster 15 a 5432
 old_cluster 15 b 5433
+host_tls # env.conf's seed and the TLS files: nobody may not add to a root file
 chown -R nobody:nogroup "$R"
 chmod 755 "$R"
 

@@ -75,23 +75,35 @@ check "patroni-debianctl ctl 15/gamma list: patronictl on the right configuratio
         "$(inside "$CTL_INSIDE" ctl 15/gamma list -f json | /usr/bin/python3 -c 'import json,sys; print(" ".join(m["Role"]+" "+m["State"] for m in json.load(sys.stdin)))')"
 check "patroni-debianctl list: 15/gamma's configuration, unit and member" "generated active Leader running" \
         "$(inside "$CTL_INSIDE" list | awk '$2 == "gamma" { print $4, $5, $6, $7 }')"
-# The REST API asks for the credentials in env.conf on its unsafe endpoints.
-api_post() { # CLUSTER PATH [USER:PASSWORD]: the HTTP status of POST PATH on the cluster's REST API
+# The REST API is https only, with the host's certificate from the hosts' CA, and asks for the credentials
+# in env.conf on its unsafe endpoints.
+api_post() { # SCHEME CLUSTER PATH [USER:PASSWORD]: the HTTP status of POST PATH, or the error
         inside /usr/bin/python3 -c '
-import base64, sys, urllib.error, urllib.request, yaml
-api = yaml.safe_load(open("/etc/patroni/" + sys.argv[1] + ".yml"))["restapi"]["connect_address"]
-req = urllib.request.Request("http://%s%s" % (api, sys.argv[2]), data=b"{}", method="POST")
-if len(sys.argv) > 3:
-    req.add_header("Authorization", "Basic " + base64.b64encode(sys.argv[3].encode()).decode())
+import base64, ssl, sys, urllib.error, urllib.request, yaml
+api = yaml.safe_load(open("/etc/patroni/" + sys.argv[2] + ".yml"))["restapi"]["connect_address"]
+req = urllib.request.Request("%s://%s%s" % (sys.argv[1], api, sys.argv[3]), data=b"{}", method="POST")
+if len(sys.argv) > 4:
+    req.add_header("Authorization", "Basic " + base64.b64encode(sys.argv[4].encode()).decode())
+ctx = ssl.create_default_context(cafile="/etc/patroni/tls/ca.pem")
 try:
-    print(urllib.request.urlopen(req, timeout=10).status)
+    print(urllib.request.urlopen(req, timeout=10, context=ctx if sys.argv[1] == "https" else None).status)
 except urllib.error.HTTPError as e:
-    print(e.code)' "$@"
+    print(e.code)
+except (OSError, urllib.error.URLError) as e:
+    print("error")' "$@"
 }
 pid_before=$(inside head -1 /var/lib/postgresql/15/gamma/postmaster.pid)
-check "REST API: POST /restart without credentials is refused" "401" "$(api_post 15-gamma /restart)"
-check "REST API: ... and with wrong ones" "401" "$(api_post 15-gamma /restart patroni:wrong)"
-check "REST API: POST /failover without credentials is refused" "401" "$(api_post 15-gamma /failover)"
+check "REST API: POST /restart without credentials is refused" "401" "$(api_post https 15-gamma /restart)"
+check "REST API: ... and with wrong ones" "401" "$(api_post https 15-gamma /restart patroni:wrong)"
+check "REST API: POST /failover without credentials is refused" "401" "$(api_post https 15-gamma /failover)"
+check "REST API: no plain-http listener" "error" "$(api_post http 15-gamma /restart)"
+check "REST API: its certificate verifies against the hosts' CA and names the address" "OK" \
+        "$(inside /usr/bin/python3 -c '
+import socket, ssl, yaml
+host, port = yaml.safe_load(open("/etc/patroni/15-gamma.yml"))["restapi"]["connect_address"].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile="/etc/patroni/tls/ca.pem")
+with socket.create_connection((host, int(port)), timeout=10) as s, ctx.wrap_socket(s, server_hostname=host):
+    print("OK")' 2>&1 | tail -1)"
 sleep 1
 check "REST API: PostgreSQL was not restarted" "$pid_before" "$(inside head -1 /var/lib/postgresql/15/gamma/postmaster.pid)"
 check "env.conf holds the REST API's credentials" "2" \
