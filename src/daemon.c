@@ -897,29 +897,34 @@ static void on_long_sleep(struct ev_loop *loop, ev_periodic *p, int revents) {
 }
 
 /*
- * The host's own certificate (no tls: setting), once the first configuration made it: made again when the
+ * The host's own certificate (no tls: setting), for the configurations that name it: made again when the
  * host's addresses changed or it is within TLSCA_RENEW_DAYS of its end, at start-up, on reload and once a
  * day. Patroni and PostgreSQL read a new one when reloaded, so every running Patroni unit is.
  */
 static void renew_tls(Daemon *d) {
         _cleanup_free_ const char **peers = NULL;
         _cleanup_free_ char *made = NULL, *error = NULL;
-        _cleanup_close_ int fd = -EBADF;
         GenHost h;
-        size_t n = 0;
+        size_t n = 0, used = 0;
         int r;
 
         if (d->opts.dry_run || d->settings->tls_ca || !d->gen)
                 return;
-        fd = fs_open_in_root(d->rootfd, TLS_CERT_FILE, O_PATH, true);
-        if (fd == -ENOENT)
-                return; /* none made yet: the first configuration written here makes it */
         peers = calloc(d->n_items + 1, sizeof(char *));
         if (!peers)
                 return (void) log_oom();
-        for (size_t i = 0; i < d->n_items; i++)
-                if (d->items[i]->claims.valid && d->items[i]->claims.conf.restapi_address)
-                        peers[n++] = d->items[i]->claims.conf.restapi_address;
+        /* Only for the configurations that use it: a host with only its own files gets none made. */
+        for (size_t i = 0; i < d->n_items; i++) {
+                const PatroniConf *c = &d->items[i]->claims.conf;
+                bool uses = false;
+                for (size_t k = 0; d->items[i]->claims.valid && k < ELEMENTSOF(c->cert_files) && c->cert_files[k]; k++)
+                        uses = uses || streq(c->cert_files[k], TLS_CERT_FILE);
+                if (uses && c->restapi_address)
+                        peers[n++] = c->restapi_address;
+                used += uses;
+        }
+        if (used == 0)
+                return;
         gen_host_of(d->gen, &h);
         r = gen_host_tls(&h, peers, n, &made, &error);
         if (r < 0) {

@@ -746,6 +746,22 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         vc.conf = &pc;
         check_exposure(&f, rootfd, &pc, env, text ? path : "the configuration that would be generated", !text, version,
                        cluster);
+        if (text && parsed) {
+                /* What upgrade would change: each is a weakness (plain REST API, unverified or plain replication,
+                 * pg_hba rules without TLS, a password in the file). */
+                HardenTls tls = s->tls_ca ? (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key }
+                                          : (HardenTls){ TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE };
+                HardenResult hr = {};
+                _cleanup_free_ char *herr = NULL;
+                if (harden_config(path, text, size, &tls, NULL, &hr, &herr) >= 0 && hr.n_changes > 0) {
+                        finding(&f, "warning", "%s is not in the secure form that generate writes (%zu change%s): "
+                                "patroni-debianctl upgrade --dry-run %s/%s lists them, without --dry-run makes them",
+                                path, hr.n_changes, hr.n_changes == 1 ? "" : "s", version, cluster);
+                        for (size_t k = 0; k < hr.n_changes; k++)
+                                finding(&f, "info", "  %s", hr.changes[k]);
+                }
+                harden_result_done(&hr);
+        }
         if (text && !parsed)
                 finding(&f, "skipped", "patroni --validate-config: %s does not parse", path);
         else if (text) {

@@ -26,6 +26,7 @@
 #include "tlsca.h"
 
 #define SEED_MIN 32
+#define CA_CN_PREFIX "patroni-debiand CA "
 #define TLS_FILE_MAX (64 * 1024)
 
 static void x509_freep(X509 **x) {
@@ -117,7 +118,7 @@ static X509 *ca_cert(EVP_PKEY *key) {
         if (!x || EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &publen) != 1 ||
             EVP_Digest(pub, publen, digest, &digestlen, EVP_sha256(), NULL) != 1)
                 goto fail;
-        snprintf(cn, sizeof(cn), "patroni-debiand CA %02x%02x%02x%02x%02x%02x", digest[0], digest[1], digest[2],
+        snprintf(cn, sizeof(cn), CA_CN_PREFIX "%02x%02x%02x%02x%02x%02x", digest[0], digest[1], digest[2],
                  digest[3], digest[4], digest[5]);
         name = X509_get_subject_name(x);
         if (X509_set_version(x, X509_VERSION_3) != 1 || ASN1_INTEGER_set(X509_get_serialNumber(x), 1) != 1 ||
@@ -272,6 +273,36 @@ static bool same_ca(const char *text, size_t size, X509 *ca, EVP_PKEY *key) {
                EVP_PKEY_eq(X509_get0_pubkey(x), key) == 1 && X509_verify(x, key) == 1;
 }
 
+/* Is the certificate file at PATH one of ours (the hosts' CA, or issued by one: ISSUER picks which name)?
+ * 1 ours, 0 absent, -EPERM someone else's (or no certificate), with *RET_ERROR saying whose. */
+static int ours_or_absent(int rootfd, const char *path, bool issuer, char **ret_error) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        char cn[256] = "";
+        int r = read_file(rootfd, path, &text, &size);
+
+        if (r == -ENOENT)
+                return 0;
+        if (r >= 0) {
+                BIO *b = BIO_new_mem_buf(text, (int) size);
+                _cleanup_x509_ X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+                BIO_free(b);
+                X509_NAME *n = x ? (issuer ? X509_get_issuer_name(x) : X509_get_subject_name(x)) : NULL;
+                if (n && X509_NAME_get_text_by_NID(n, NID_commonName, cn, sizeof(cn)) > 0 && startswith(cn, CA_CN_PREFIX))
+                        return 1;
+        }
+        char what[300];
+        if (r < 0)
+                snprintf(what, sizeof(what), "%s", fs_describe_error(r));
+        else if (cn[0])
+                snprintf(what, sizeof(what), "%s %s", issuer ? "issued by" : "for", cn);
+        else
+                snprintf(what, sizeof(what), "no certificate");
+        fail(ret_error, "%s is not one of this package's certificates (%s): move it away to have it made, or name "
+                        "your own files with the tls: setting of " PATRONI_DIR "/patroni-debiand.yml", path, what);
+        return -EPERM;
+}
+
 static int write_tls_file(int dirfd, const char *name, const char *data, size_t size, mode_t mode, uid_t uid,
                           gid_t gid, bool chown, char **ret_error) {
         int r = fs_write_atomic(dirfd, name, data, size, mode, uid, gid,
@@ -324,6 +355,10 @@ int tlsca_ensure(int rootfd, const TlsCaHost *h, char **ret_what, char **ret_err
                 return r;
         }
         if (read_file(rootfd, TLS_CA_FILE, &old_ca, &old_size) < 0 || !same_ca(old_ca, old_size, ca, cakey)) {
+                /* Another seed's CA is replaced (env.conf came from another host); an admin's file never is. */
+                r = ours_or_absent(rootfd, TLS_CA_FILE, false, ret_error);
+                if (r < 0)
+                        return r;
                 r = write_tls_file(dirfd, "ca.pem", ca_pem, ca_size, 0644, h->uid, 0, h->chown, ret_error);
                 if (r < 0)
                         return r;
@@ -336,6 +371,9 @@ int tlsca_ensure(int rootfd, const TlsCaHost *h, char **ret_what, char **ret_err
                 return asprintf(ret_what, "%s", TLS_CA_FILE) < 0 ? -ENOMEM : 1;
         }
 
+        r = ours_or_absent(rootfd, TLS_CERT_FILE, true, ret_error);
+        if (r < 0)
+                return r;
         /* A new key each time: one that was in a certificate that is no longer good is not reused. */
         _cleanup_free_ char *key_pem = NULL, *cert_pem = NULL;
         _cleanup_x509_ X509 *x = NULL;

@@ -147,8 +147,19 @@ START_TEST(test_ensure) {
         free(what);
         ck_assert(chain_ok());
 
-        /* A host certificate that someone replaced with one not from this CA is made again. */
+        /* What is not this package's is never overwritten: said, with what to do. */
         tmp_write(root, "etc/patroni/tls/host.pem", "not a certificate\n");
+        ck_assert_int_eq(tlsca_ensure(rootfd, &h, &what, &err), -EPERM);
+        ck_assert_ptr_nonnull(strstr(err, "/etc/patroni/tls/host.pem is not one of this package's certificates (no "
+                                          "certificate): move it away"));
+        free(err);
+        err = NULL;
+        char *kept = tmp_read(root, "etc/patroni/tls/host.pem");
+        ck_assert_str_eq(kept, "not a certificate\n");
+        free(kept);
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/etc/patroni/tls/host.pem", root);
+        unlink(path);
         ck_assert_int_eq(tlsca_ensure(rootfd, &h, &what, &err), 1);
         free(what);
         ck_assert(chain_ok());

@@ -134,6 +134,18 @@ check "DCS: plain http to other hosts warned; https, loopback and an https url n
         dcs_warning 'etcd3:\n  url: http://etcd.example:2379\n') $(dcs_warning 'etcd3:\n  protocol: https\n  hosts: 10.7.7.7:2379\n') $(
         dcs_warning 'etcd3:\n  hosts: 127.0.0.1:2379,[::1]:2379,localhost:2379\n') $(dcs_warning 'etcd3:\n  urls: [https://10.7.7.7:2379]\n')"
 
+# A configuration in the form of an earlier version: one warning that says how to upgrade, then each change.
+sed -e '/^restapi:/,/^[a-z]/{/^  \(certfile\|keyfile\|cafile\):/d}' -e 's/sslmode: verify-full/sslmode: require/' \
+        -e 's/hostssl replication/host    replication/' -e 's/^scope: .*/scope: "15-old"/' -e 's/:8008"/:8118"/' \
+        -e 's/5432/5542/' "$R/etc/patroni/15-main.yml" >"$R/etc/patroni/15-old.yml"
+run_check 15/old
+check "an earlier version's form: a warning naming upgrade, each change as info" "yes 1 1 1" \
+        "$(grep -q '^warning  */etc/patroni/15-old.yml is not in the secure form that generate writes ([0-9]* changes): patroni-debianctl upgrade --dry-run 15/old lists them, without --dry-run makes them$' <<<"$out" && echo yes) $(
+        grep -c '^info  *  restapi.certfile: set to /etc/patroni/tls/host.pem$' <<<"$out") $(
+        grep -c '^info  *  postgresql.authentication.replication.sslmode: require -> verify-full$' <<<"$out") $(
+        grep -c '^info  *  postgresql.pg_hba: "host    replication  replicator   10.0.0.1/32      scram-sha-256" -> "hostssl    replication  replicator   10.0.0.1/32      scram-sha-256"$' <<<"$out")"
+rm "$R/etc/patroni/15-old.yml"
+
 # An admin's copy of a configuration: both files named.
 cp "$R/etc/patroni/15-main.yml" "$R/etc/patroni/15-main.bak.yml"
 run_check 15/main.bak

@@ -33,12 +33,19 @@ check "the new certificate names it, from the same CA" "IP Address:192.0.2.77 $P
         "$(openssl x509 -in "$P/tls/host.pem" -noout -ext subjectAltName | grep -o 'IP Address:192.0.2.77') $(
         openssl verify -CAfile "$P/tls/ca.pem" "$P/tls/host.pem" 2>&1)"
 
-# A certificate not from the hosts' CA (someone replaced it): made again.
+# A certificate of someone else's in its place (an admin's): never overwritten, said.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=other \
-        -keyout "$P/tls/host.key" -out "$P/tls/host.pem" >/dev/null 2>&1
+        -keyout "$R/other.key" -out "$R/other.pem" >/dev/null 2>&1
+cp "$R/other.pem" "$P/tls/host.pem"
+kill -HUP "$DPID"
+wait_for 'Cannot renew' 1 5
+expect_count "a certificate of someone else's: kept, and said what to do" \
+        "^patroni-debiand: error: Cannot renew this host's certificate: /etc/patroni/tls/host.pem is not one of this package's certificates \\(issued by other\\): move it away to have it made, or name your own files with the tls: setting" 1
+check "... the file as it was" "yes" "$(cmp -s "$R/other.pem" "$P/tls/host.pem" && echo yes)"
+rm "$P/tls/host.pem"
 kill -HUP "$DPID"
 wait_for 'again' 2 5
-check "a certificate from elsewhere: made again from the CA" "$P/tls/host.pem: OK" \
+check "moved away: made again from the CA" "$P/tls/host.pem: OK" \
         "$(openssl verify -CAfile "$P/tls/ca.pem" "$P/tls/host.pem" 2>&1)"
 stop_daemon
 

@@ -18,7 +18,7 @@ container_prepare pdd-sys5 || { not_ok "cannot prepare the container"; finish; }
 r=$SYS_D/root
 
 # A CA, etcd's server certificate (127.0.0.1, localhost) and Patroni's client certificate, with openssl.
-tls=$r/etc/patroni/tls
+tls=$r/etc/patroni/etcd-tls
 mkdir -p "$tls" "$r/etc/etcd-tls"
 (
         cd "$tls" || exit 1
@@ -44,12 +44,12 @@ ETCD_TRUSTED_CA_FILE=/etc/etcd-tls/ca.pem
 ETCD_CERT_FILE=/etc/etcd-tls/server.pem
 ETCD_KEY_FILE=/etc/etcd-tls/server.key
 EOF
-printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  protocol: https\n  cacert: /etc/patroni/tls/ca.pem\n  cert: /etc/patroni/tls/client.pem\n  key: /etc/patroni/tls/client.key\n' \
+printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  protocol: https\n  cacert: /etc/patroni/etcd-tls/ca.pem\n  cert: /etc/patroni/etcd-tls/client.pem\n  key: /etc/patroni/etcd-tls/client.key\n' \
         >"$r/etc/patroni/dcs.yml"
 container_boot || { not_ok "the container did not boot: $(tail -5 "$SYS_D/console.log")"; finish; }
 # Keys: etcd's for etcd, the client key for Patroni (postgres) and root only.
 inside sh -c 'chown -R etcd: /etc/etcd-tls && chmod 600 /etc/etcd-tls/server.key &&
-        chown root:postgres /etc/patroni/tls/client.key && chmod 640 /etc/patroni/tls/client.key'
+        chown root:postgres /etc/patroni/etcd-tls/client.key && chmod 640 /etc/patroni/etcd-tls/client.key'
 inside systemctl restart etcd
 inside systemctl enable --now patroni-debiand >/dev/null 2>&1
 check "etcd and patroni-debiand are active" "active active" \
@@ -60,9 +60,9 @@ lap "boot"
 etcd_status() {
         inside /usr/bin/python3 -c '
 import http.client, ssl, sys
-ctx = ssl.create_default_context(cafile="/etc/patroni/tls/ca.pem")
+ctx = ssl.create_default_context(cafile="/etc/patroni/etcd-tls/ca.pem")
 if len(sys.argv) > 1:
-    ctx.load_cert_chain("/etc/patroni/tls/client.pem", "/etc/patroni/tls/client.key")
+    ctx.load_cert_chain("/etc/patroni/etcd-tls/client.pem", "/etc/patroni/etcd-tls/client.key")
 try:
     c = http.client.HTTPSConnection("127.0.0.1", 2379, context=ctx, timeout=5)
     c.request("POST", "/v3/kv/range", body=b"{\"key\": \"Lw==\", \"range_end\": \"MA==\"}")
@@ -97,7 +97,7 @@ psql_in main 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate
 if wait_until 90 handed_over main; then ok "dcs.yml over TLS: 15/main handed over"; else
         not_ok "15/main not handed over: $(member_state 15-main); $(inside journalctl -q -o cat PGCLUSTER=15/main | tail -5)"; fi
 check "15/main: the generated configuration reaches etcd with the client certificate" \
-        "https /etc/patroni/tls/ca.pem /etc/patroni/tls/client.pem /etc/patroni/tls/client.key" \
+        "https /etc/patroni/etcd-tls/ca.pem /etc/patroni/etcd-tls/client.pem /etc/patroni/etcd-tls/client.key" \
         "$(yaml_get "$r/etc/patroni/15-main.yml" "' '.join(d['etcd3'][k] for k in ('protocol', 'cacert', 'cert', 'key'))")"
 check "15/main: all rows there" "1000" "$(psql_in main 'SELECT count(*) FROM t')"
 check "patroni-debianctl list: Leader running" "generated active Leader running" \
@@ -112,16 +112,16 @@ inside sh -c 'cat >/etc/default/patroni' <<'EOF'
 DCS_TYPE=etcd3
 DCS_HOSTS=127.0.0.1:2379
 DCS_PROTOCOL=https
-DCS_CACERT=/etc/patroni/tls/ca.pem
-DCS_CERT=/etc/patroni/tls/client.pem
-DCS_KEY=/etc/patroni/tls/client.key
+DCS_CACERT=/etc/patroni/etcd-tls/ca.pem
+DCS_CERT=/etc/patroni/etcd-tls/client.pem
+DCS_KEY=/etc/patroni/etcd-tls/client.key
 EOF
 inside systemctl reload patroni-debiand
 inside pg_createcluster 15 second --start >/dev/null 2>&1
 if wait_until 90 handed_over second; then ok "/etc/default/patroni over TLS: 15/second handed over"; else
         not_ok "15/second not handed over: $(member_state 15-second); $(inside journalctl -q -o cat PGCLUSTER=15/second | tail -5)"; fi
 check "15/second: the DCS section from /etc/default/patroni, with TLS" \
-        "https /etc/patroni/tls/ca.pem /etc/patroni/tls/client.pem /etc/patroni/tls/client.key" \
+        "https /etc/patroni/etcd-tls/ca.pem /etc/patroni/etcd-tls/client.pem /etc/patroni/etcd-tls/client.key" \
         "$(yaml_get "$r/etc/patroni/15-second.yml" "' '.join(d['etcd3'][k] for k in ('protocol', 'cacert', 'cert', 'key'))")"
 check "15/main still leads" "Leader running" "$(member_state 15-main)"
 lap "handover with /etc/default/patroni"

@@ -1,12 +1,15 @@
 #!/bin/bash
-# System tier, three hosts: one etcd cluster (a member per host), a cluster
-# taken over on host A, replicas on B and C cloned by the project's helper,
+# System tier, three hosts: one etcd cluster (a member per host) that requires
+# client certificates from a CA the test makes, a cluster taken over on host
+# A, replicas on B and C cloned by the project's helper, an attacker on the
+# same network (a fourth namespace, no daemon) trying what the network allows,
 # failover when A goes down, and A rejoining; then the leader's host lost
 # outright and back; for 15/main and 15/my-db.
 . "$(dirname "$0")/lib.sh"
 
-if ! system_available || ! command -v ip >/dev/null || ! command -v etcdctl >/dev/null; then
-        skip "system tier, three hosts (PDD_SKIP_SYSTEM is set, or it needs root, systemd-nspawn, ip, etcd-server, etcd-client, patroni, postgresql-15)"
+if ! system_available || ! command -v ip >/dev/null || ! command -v etcdctl >/dev/null || ! command -v openssl >/dev/null ||
+        ! command -v curl >/dev/null || ! command -v psql >/dev/null; then
+        skip "system tier, three hosts (PDD_SKIP_SYSTEM is set, or it needs root, systemd-nspawn, ip, etcd-server, etcd-client, patroni, postgresql-15, openssl, curl)"
         finish
 fi
 t0=$SECONDS
@@ -15,32 +18,77 @@ lap() { echo "# $1: $((SECONDS - t_lap)) s"; t_lap=$SECONDS; }
 names=(- pdd-a pdd-b pdd-c)
 
 net_setup 3 || { not_ok "cannot set up the network namespaces"; finish; }
+# The attacker: a fourth address on the same network, no container, no daemon, no certificate, no env.conf.
+X=${NETNS}x
+ip netns add "$X" && CLEANUP+=("ip netns del $X") &&
+        ip -n "${NETNS}br" link add vx type veth peer name eth0 netns "$X" && ip -n "${NETNS}br" link set vx master br0 up &&
+        ip -n "$X" addr add 10.231.0.9/24 dev eth0 && ip -n "$X" link set eth0 up && ip -n "$X" link set lo up ||
+        { not_ok "cannot set up the attacker's namespace"; finish; }
+attacker() { ip netns exec "$X" "$@"; }
+
+# etcd's CA (the test's, made here), a server certificate per host (serverAuth and clientAuth: peers and the
+# JSON gateway use it as a client too) and Patroni's client certificate.
+pki=$(mktemp -d)
+CLEANUP+=("rm -rf '$pki'")
+(
+        cd "$pki" || exit 1
+        ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+        openssl req -x509 "${ec[@]}" -days 30 -subj /CN=pdd-etcd-ca -keyout ca.key -out ca.pem
+        for i in 1 2 3 client; do
+                openssl req "${ec[@]}" -subj "/CN=etcd-$i" -keyout "$i.key" -out "$i.csr"
+                if [ "$i" = client ]; then ext='extendedKeyUsage=clientAuth'; else
+                        ext="subjectAltName=IP:10.231.0.$i,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth"; fi
+                openssl x509 -req -in "$i.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile <(printf "$ext\n") \
+                        -out "$i.pem"
+        done
+) >"$pki/openssl.log" 2>&1 || { not_ok "openssl: $(tail -3 "$pki/openssl.log")"; finish; }
+endpoints=https://10.231.0.1:2379,https://10.231.0.2:2379,https://10.231.0.3:2379
+etcdctl_on() { # HOST ARGS...: etcdctl with the client certificate
+        local i=$1
+        shift
+        on "$i" etcdctl --endpoints="$endpoints" --cacert=/etc/patroni/etcd-tls/ca.pem \
+                --cert=/etc/patroni/etcd-tls/client.pem --key=/etc/patroni/etcd-tls/client.key "$@"
+}
 for i in 1 2 3; do
         host_prepare "$i" "${names[i]}" || { not_ok "cannot prepare host ${names[i]}"; finish; }
         r=${H_SYS[i]}/root
         rm -rf "$r"/var/lib/etcd/*
         # Not at boot: a first member alone waits for its peers until systemd gives up on it.
         rm -f "$r/etc/systemd/system/multi-user.target.wants/etcd.service"
+        mkdir -p "$r/etc/etcd-tls" "$r/etc/patroni/etcd-tls"
+        cp "$pki/ca.pem" "$r/etc/etcd-tls/" && cp "$pki/$i.pem" "$r/etc/etcd-tls/server.pem" &&
+                install -m 600 "$pki/$i.key" "$r/etc/etcd-tls/server.key"
+        cp "$pki/ca.pem" "$pki/client.pem" "$r/etc/patroni/etcd-tls/" && install -m 640 "$pki/client.key" "$r/etc/patroni/etcd-tls/"
         cat >"$r/etc/default/etcd" <<ETCD
 ETCD_NAME=${names[i]}
-ETCD_LISTEN_PEER_URLS=http://10.231.0.$i:2380
-ETCD_LISTEN_CLIENT_URLS=http://10.231.0.$i:2379,http://127.0.0.1:2379
-ETCD_ADVERTISE_CLIENT_URLS=http://10.231.0.$i:2379
-ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.231.0.$i:2380
-ETCD_INITIAL_CLUSTER=pdd-a=http://10.231.0.1:2380,pdd-b=http://10.231.0.2:2380,pdd-c=http://10.231.0.3:2380
+ETCD_LISTEN_PEER_URLS=https://10.231.0.$i:2380
+ETCD_LISTEN_CLIENT_URLS=https://10.231.0.$i:2379,https://127.0.0.1:2379
+ETCD_ADVERTISE_CLIENT_URLS=https://10.231.0.$i:2379
+ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.231.0.$i:2380
+ETCD_INITIAL_CLUSTER=pdd-a=https://10.231.0.1:2380,pdd-b=https://10.231.0.2:2380,pdd-c=https://10.231.0.3:2380
 ETCD_INITIAL_CLUSTER_STATE=new
 ETCD_INITIAL_CLUSTER_TOKEN=pdd-hosts
+ETCD_CLIENT_CERT_AUTH=true
+ETCD_TRUSTED_CA_FILE=/etc/etcd-tls/ca.pem
+ETCD_CERT_FILE=/etc/etcd-tls/server.pem
+ETCD_KEY_FILE=/etc/etcd-tls/server.key
+ETCD_PEER_CLIENT_CERT_AUTH=true
+ETCD_PEER_TRUSTED_CA_FILE=/etc/etcd-tls/ca.pem
+ETCD_PEER_CERT_FILE=/etc/etcd-tls/server.pem
+ETCD_PEER_KEY_FILE=/etc/etcd-tls/server.key
 ETCD
-        printf 'etcd3:\n  hosts: [10.231.0.1:2379, 10.231.0.2:2379, 10.231.0.3:2379]\n' >"$r/etc/patroni/dcs.yml"
+        printf 'etcd3:\n  hosts: [10.231.0.1:2379, 10.231.0.2:2379, 10.231.0.3:2379]\n  protocol: https\n  cacert: /etc/patroni/etcd-tls/ca.pem\n  cert: /etc/patroni/etcd-tls/client.pem\n  key: /etc/patroni/etcd-tls/client.key\n' \
+                >"$r/etc/patroni/dcs.yml"
         host_boot "$i" || { not_ok "host ${names[i]} did not boot"; finish; }
+        on "$i" sh -c 'chown -R etcd: /etc/etcd-tls && chown root:postgres /etc/patroni/etcd-tls/client.key'
         on "$i" systemctl enable etcd >/dev/null 2>&1
         on "$i" systemctl start --no-block etcd
         lap "host ${names[i]}: prepared and booted"
 done
-if wait_until 60 on 1 etcdctl --endpoints=10.231.0.1:2379,10.231.0.2:2379,10.231.0.3:2379 endpoint health; then
-        ok "etcd: three members, healthy"
+if wait_until 60 etcdctl_on 1 endpoint health; then
+        ok "etcd: three members, healthy, over TLS with client certificates"
 else
-        not_ok "etcd is not healthy: $(on 1 etcdctl --endpoints=10.231.0.1:2379,10.231.0.2:2379,10.231.0.3:2379 endpoint health 2>&1 | tail -3)"
+        not_ok "etcd is not healthy: $(etcdctl_on 1 endpoint health 2>&1 | tail -3)"
 fi
 lap "three hosts and etcd"
 
@@ -135,7 +183,48 @@ repl_login() { # SSLMODE: a replication login from B to A's 15/main with the rig
 check "a replication login from the network without TLS, with the right password: refused" "yes" \
         "$(grep -q 'no encryption' <<<"$(repl_login disable)" && echo yes)"
 check "... and with TLS: accepted" "1" "$(repl_login require | grep -c '|')"
+for c in main my-db; do
+        check "15/$c: the replicas verify the leader's certificate (sslmode=verify-full in their primary_conninfo)" \
+                "verify-full verify-full" "$(for i in 2 3; do psql_on "$i" "$c" 'SHOW primary_conninfo' |
+                        grep -o 'sslmode=[a-z-]*' | cut -d= -f2; done | tr '\n' ' ' | sed 's/ $//')"
+done
 lap "scenario 2 (replicas on B and C)"
+
+# 2a. The attacker on the same network: each attempt, and what it got. The replication password is given to
+#     it (the worst case: leaked); the REST API's and the certificates are not.
+pid_before=$(on 1 head -1 /var/lib/postgresql/15/main/postmaster.pid)
+http_code() { attacker curl -s -k -o /dev/null -m 10 -w '%{http_code}' "$@"; }
+attack() { # NAME EXPECTED RESULT
+        echo "# attack: $1 -> $3"
+        check "attacker: $1" "$2" "$3"
+}
+attack "POST /restart to the REST API (https, no credentials)" 401 "$(http_code -X POST https://10.231.0.1:8008/restart)"
+attack "POST /failover (https, no credentials)" 401 \
+        "$(http_code -X POST -d '{"leader": "pdd-a", "candidate": "pdd-b"}' https://10.231.0.1:8008/failover)"
+attack "PATCH /config with archive_command (https, no credentials)" 401 \
+        "$(http_code -X PATCH -d '{"postgresql": {"parameters": {"archive_command": "touch /tmp/owned"}}}' https://10.231.0.1:8008/config)"
+attack "POST /restart over plain http" 000 "$(http_code -X POST http://10.231.0.1:8008/restart)"
+attack "etcd: write the cluster's config key without a client certificate" 000 \
+        "$(http_code -X POST -d '{"key": "L3Bvc3RncmVzcWwtY29tbW9uLzE1LW1haW4vY29uZmln", "value": "e30="}' https://10.231.0.1:2379/v3/kv/put)"
+attack "etcd: the same over plain http" 000 \
+        "$(http_code -X POST -d '{"key": "L3Bvc3RncmVzcWwtY29tbW9uLzE1LW1haW4vY29uZmln", "value": "e30="}' http://10.231.0.1:2379/v3/kv/put)"
+pg_attack() { # CONNINFO [PASSWORD]: psql's first error line, or "connected"
+        attacker env PGPASSWORD="${2:-}" PGCONNECT_TIMEOUT=10 psql -w -X -A -t "$1" -c 'SELECT 1' 2>&1 >/dev/null |
+                head -1 | sed 's/^psql: error: connection to server at "10.231.0.1", port 5432 failed: //'
+        [ "${PIPESTATUS[0]}" = 0 ] && echo connected
+}
+attack "replication login without TLS, with the leaked password" "yes" \
+        "$(pg_attack "host=10.231.0.1 port=5432 user=replicator dbname=replication replication=true sslmode=disable" "$rpw" |
+                grep -q 'no pg_hba.conf entry .* no encryption' && echo yes)"
+attack "superuser login from the network, no password, over TLS" "yes" \
+        "$(pg_attack "host=10.231.0.1 port=5432 user=postgres dbname=postgres sslmode=require" |
+                grep -qE 'no pg_hba.conf entry|password authentication failed|fe_sendauth: no password supplied' && echo yes)"
+attack "a database login from the network as the replication user" "yes" \
+        "$(pg_attack "host=10.231.0.1 port=5432 user=replicator dbname=postgres sslmode=require" "$rpw" |
+                grep -q 'no pg_hba.conf entry' && echo yes)"
+check "after the attempts: A's postmaster was not restarted, no archive_command set" "$pid_before off" \
+        "$(on 1 head -1 /var/lib/postgresql/15/main/postmaster.pid) $(psql_on 1 main 'SHOW archive_mode')"
+lap "scenario 2a (an attacker on the network)"
 
 # 3. Every host agrees on who leads.
 for c in main my-db; do
