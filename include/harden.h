@@ -20,9 +20,12 @@
  *    loopback only hostssl; trust, password, md5 and ident over TCP become
  *    scram-sha-256, and "local ... trust" becomes peer;
  *  - no secret stays in the file: the passwords under
- *    postgresql.authentication, restapi and ctl authentication and the etcd
- *    sections are taken out and handed back with the env.conf variable that
- *    carries each (Patroni prefers that variable to the file anyway).
+ *    postgresql.authentication, restapi and ctl authentication (patronictl
+ *    uses the REST API's) and the etcd sections are taken out and handed
+ *    back with the env.conf variable that carries each (Patroni prefers that
+ *    variable to the file anyway); an etcd password comes with
+ *    PATRONI_ETCD3_PROTOCOL (or _ETCD_), without which Patroni 3.0.2 does
+ *    not apply it.
  * Nothing is changed that is already so; each change is said in one line
  * that holds no secret.
  */
@@ -31,7 +34,7 @@ typedef struct HardenTls {
 } HardenTls;
 
 typedef struct HardenSecret {
-        char *key;   /* PATRONI_REPLICATION_PASSWORD, ... */
+        char *key;   /* PATRONI_REPLICATION_PASSWORD, ... (and PATRONI_ETCD3_PROTOCOL with an etcd password) */
         char *value; /* never empty */
 } HardenSecret;
 

@@ -40,7 +40,7 @@ _printf_(2, 3) static int error_at(char **ret_error, const char *fmt, ...) {
 /* ---- /etc/default/patroni ---------------------------------------------------------------- */
 
 typedef struct Defaults {
-        char *type, *hosts, *protocol, *cacert, *cert, *key, *hostip, *network;
+        char *type, *hosts, *protocol, *cacert, *cert, *key, *username, *hostip, *network;
         unsigned type_line, hosts_line;
 } Defaults;
 
@@ -51,6 +51,7 @@ static void defaults_done(Defaults *d) {
         free(d->cacert);
         free(d->cert);
         free(d->key);
+        free(d->username);
         free(d->hostip);
         free(d->network);
 }
@@ -134,6 +135,14 @@ static int parse_defaults(const char *text, Defaults *d, char **ret_error) {
                         slot = &d->cert;
                 else if (KEY("DCS_KEY"))
                         slot = &d->key;
+                else if (KEY("DCS_USERNAME"))
+                        slot = &d->username;
+                else if (KEY("DCS_PASSWORD"))
+                        return error_at(ret_error,
+                                        "%s:%u: DCS_PASSWORD is refused: it would be copied into every generated "
+                                        "configuration; put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD "
+                                        "with PATRONI_ETCD3_PROTOCOL (_ETCD_ for etcd) and keep DCS_USERNAME here",
+                                        DCS_DEFAULTS, lineno);
                 else if (KEY("HOSTIP"))
                         slot = &d->hostip;
                 else if (KEY("NETWORK"))
@@ -141,7 +150,7 @@ static int parse_defaults(const char *text, Defaults *d, char **ret_error) {
                 else
                         return error_at(ret_error,
                                         "%s:%u: unknown key %.*s (known: DCS_TYPE, DCS_HOSTS, DCS_PROTOCOL, "
-                                        "DCS_CACERT, DCS_CERT, DCS_KEY, HOSTIP, NETWORK)",
+                                        "DCS_CACERT, DCS_CERT, DCS_KEY, DCS_USERNAME, HOSTIP, NETWORK)",
                                         DCS_DEFAULTS, lineno, (int) kl, q);
 #undef KEY
                 r = shell_value(e + 1, &value, &q);
@@ -277,6 +286,8 @@ static int defaults_to_dcs(Defaults *d, DcsConfig *c, char **ret_error) {
                 r = push_kv(&c->pairs, "cert", d->cert);
         if (r == 0 && d->key)
                 r = push_kv(&c->pairs, "key", d->key);
+        if (r == 0 && d->username)
+                r = push_kv(&c->pairs, "username", d->username);
         if (r == 0)
                 r = push_end(&c->pairs, true);
 
@@ -447,8 +458,8 @@ static int parse_dcs_yml(const char *text, DcsConfig *c, bool *ret_empty, char *
         if (pw) {
                 r = error_at(ret_error,
                              "%s:%zu:%zu: a password does not belong here: it would be copied into every generated "
-                             "configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD (or "
-                             "PATRONI_<DCS>_PASSWORD), and keep only the username here",
+                             "configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD, with "
+                             "PATRONI_ETCD3_PROTOCOL (or PATRONI_<DCS>_...), and keep only the username here",
                              DCS_YML, pw->start_mark.line + 1, pw->start_mark.column + 1);
                 goto finish;
         }

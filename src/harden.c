@@ -307,6 +307,17 @@ static void remove_pair(Ctx *c, int map, int i) {
         m->data.mapping.pairs.top--;
 }
 
+/* KEY=VALUE for env.conf, where it has none. */
+static int hand_back(Ctx *c, const char *key, const char *value) {
+        HardenSecret *p = reallocarray(c->res->secrets, c->res->n_secrets + 1, sizeof(HardenSecret));
+        if (!p)
+                return -ENOMEM;
+        c->res->secrets = p;
+        HardenSecret *s = &c->res->secrets[c->res->n_secrets++];
+        *s = (HardenSecret){ strdup(key), strdup(value) };
+        return s->key && s->value ? 0 : -ENOMEM;
+}
+
 /* Take MAP's KEY out; if it held a value, hand it back as ENV. */
 static int take_secret(Ctx *c, int map, const char *where, const char *key, const char *env) {
         int i = pair_index(c, map, key);
@@ -316,15 +327,9 @@ static int take_secret(Ctx *c, int map, const char *where, const char *key, cons
         if (v->type != YAML_SCALAR_NODE)
                 return fail(c, value_id(c, map, i), "%s.%s is not a string", where, key);
         if (!null_scalar(v)) {
-                HardenSecret *p = reallocarray(c->res->secrets, c->res->n_secrets + 1, sizeof(HardenSecret));
-                if (!p)
-                        return -ENOMEM;
-                c->res->secrets = p;
-                HardenSecret *s = &c->res->secrets[c->res->n_secrets];
-                *s = (HardenSecret){ strdup(env), strdup((const char *) v->data.scalar.value) };
-                c->res->n_secrets++;
-                if (!s->key || !s->value)
-                        return -ENOMEM;
+                int r = hand_back(c, env, (const char *) v->data.scalar.value);
+                if (r < 0)
+                        return r;
         }
         remove_pair(c, map, i);
         return say(c, "%s.%s: taken out (Patroni reads %s from env.conf)", where, key, env);
@@ -419,8 +424,9 @@ static int harden_secrets(Ctx *c, int root) {
                 { "postgresql", "authentication.rewind", "password", "PATRONI_REWIND_PASSWORD" },
                 { "restapi", "authentication", "username", "PATRONI_RESTAPI_USERNAME" },
                 { "restapi", "authentication", "password", "PATRONI_RESTAPI_PASSWORD" },
-                { "ctl", "authentication", "username", "PATRONI_CTL_USERNAME" },
-                { "ctl", "authentication", "password", "PATRONI_CTL_PASSWORD" },
+                /* patronictl falls back to the REST API's credentials; Patroni 3.0.2 reads no PATRONI_CTL_* */
+                { "ctl", "authentication", "username", "PATRONI_RESTAPI_USERNAME" },
+                { "ctl", "authentication", "password", "PATRONI_RESTAPI_PASSWORD" },
                 { "etcd3", NULL, "password", "PATRONI_ETCD3_PASSWORD" },
                 { "etcd", NULL, "password", "PATRONI_ETCD_PASSWORD" },
         };
@@ -439,9 +445,20 @@ static int harden_secrets(Ctx *c, int root) {
                 }
                 if (!m || node(c, m)->type != YAML_MAPPING_NODE)
                         continue;
+                size_t before = c->res->n_secrets;
                 r = take_secret(c, m, where, secrets[i].key, secrets[i].env);
                 if (r < 0)
                         return r;
+                /* Patroni 3.0.2 applies PATRONI_ETCD3_PASSWORD only next to another PATRONI_ETCD3_ setting
+                 * (alone it would take it for a database user's): the section's protocol goes with it. */
+                if (c->res->n_secrets > before && !secrets[i].sub) {
+                        char key[64];
+                        const char *proto = yamlutil_scalar(node(c, child(c, m, "protocol")));
+                        snprintf(key, sizeof(key), "PATRONI_%s_PROTOCOL", streq(secrets[i].section, "etcd3") ? "ETCD3" : "ETCD");
+                        r = hand_back(c, key, proto && proto[0] ? proto : "http");
+                        if (r < 0)
+                                return r;
+                }
         }
         /* An authentication section left empty by the above goes too. */
         static const char *const sections[] = { "restapi", "ctl" };

@@ -500,6 +500,34 @@ static bool made_with_first_config(int rootfd, const char *path, bool generated)
         return fd == -ENOENT;
 }
 
+/*
+ * Patroni 3.0.2 applies PATRONI_ETCD3_PASSWORD (or _ETCD_) only when another PATRONI_ETCD3_ setting it knows
+ * is in the environment too; alone it takes it for a database user's password (a role "ETCD3" at bootstrap).
+ */
+static void check_dcs_password(Findings *f, char **env) {
+        static const char *const suffixes[] = { "HOST", "HOSTS", "PORT", "PROTOCOL", "URL", "CACERT", "CERT", "KEY",
+                                                "SRV", "PROXY", "USE_PROXIES" };
+        for (size_t d = 0; d < 2; d++) {
+                const char *dcs = d ? "ETCD" : "ETCD3";
+                char key[64];
+                bool companion = false;
+                snprintf(key, sizeof(key), "PATRONI_%s_PASSWORD", dcs);
+                if (!envconf_get(env, key))
+                        continue;
+                for (size_t i = 0; i < ELEMENTSOF(suffixes) && !companion; i++) {
+                        char k[64];
+                        snprintf(k, sizeof(k), "PATRONI_%s_%s", dcs, suffixes[i]);
+                        companion = envconf_get(env, k) != NULL;
+                }
+                if (!companion)
+                        finding(f, "error",
+                                "%s sets %s alone: Patroni then takes it for the password of a database role %s and "
+                                "reaches the DCS without it; add PATRONI_%s_PROTOCOL= (http or https, as in the DCS "
+                                "configuration) next to it",
+                                PATRONI_ENV_CONF, key, dcs, dcs);
+        }
+}
+
 static void check_exposure(Findings *f, int rootfd, const PatroniConf *pc, char **env, const char *what,
                            bool generated, const char *version, const char *cluster) {
         bool said_tls = false;
@@ -677,6 +705,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                 finding(&f, "warning", "%s", secret_problem);
         else if (r == 0 && vc.env_conf_exists)
                 finding(&f, "ok", "%s: root's, readable by no other user", PATRONI_ENV_CONF);
+        check_dcs_password(&f, env);
 
         r = pgcommon_read_cluster(rootfd, version, cluster, &c);
         if (r == -ENOENT)

@@ -82,10 +82,10 @@ START_TEST(test_defaults) {
         expect_ok("#etcd:\n#  host: 127.0.0.1:2379\n\n",
                   "# comment\nexport DCS_TYPE=\"etcd3\"\nDCS_HOSTS='[fd00::1]:2379'\nDCS_PROTOCOL=https\n"
                   "DCS_CACERT=/etc/ssl/ca.pem # trailing\nDCS_CERT=\"/etc/ssl/my cert.pem\"\nDCS_KEY=/k.pem\n"
-                  "HOSTIP=10.1.1.1\nNETWORK=10.1.1.0/24\n",
+                  "DCS_USERNAME=patroni\nHOSTIP=10.1.1.1\nNETWORK=10.1.1.0/24\n",
                   "etcd3", "https://[fd00::1]:2379",
                   "etcd3:\n  hosts:\n  - '[fd00::1]:2379'\n  protocol: https\n  cacert: /etc/ssl/ca.pem\n"
-                  "  cert: /etc/ssl/my cert.pem\n  key: /k.pem\n");
+                  "  cert: /etc/ssl/my cert.pem\n  key: /k.pem\n  username: patroni\n");
         expect_ok(NULL, "DCS_TYPE=consul\nDCS_HOSTS=127.0.0.1:8500\nDCS_PROTOCOL=https\n", "consul",
                   "https://127.0.0.1:8500", "consul:\n  host: 127.0.0.1:8500\n  scheme: https\n");
         expect_ok(NULL, "DCS_TYPE=zookeeper\nDCS_HOSTS=z1:2181,z2:2181\n", "zookeeper", NULL,
@@ -117,7 +117,7 @@ START_TEST(test_errors) {
                      "/etc/patroni/dcs.yml:1:8: anchors and aliases are not supported here");
         expect_error(NULL, "DCS_TYPE=etcd3\nDCS_HOST=a:1\n",
                      "/etc/default/patroni:2: unknown key DCS_HOST (known: DCS_TYPE, DCS_HOSTS, DCS_PROTOCOL, "
-                     "DCS_CACERT, DCS_CERT, DCS_KEY, HOSTIP, NETWORK)");
+                     "DCS_CACERT, DCS_CERT, DCS_KEY, DCS_USERNAME, HOSTIP, NETWORK)");
         expect_error(NULL, "DCS_TYPE=redis\nDCS_HOSTS=a:1\n",
                      "/etc/default/patroni:1: DCS_TYPE \"redis\" is not one of etcd3, etcd, consul, zookeeper");
         expect_error(NULL, "DCS_TYPE=etcd3\n", "/etc/default/patroni: DCS_TYPE is set but DCS_HOSTS is missing");
@@ -137,15 +137,16 @@ START_TEST(test_errors) {
         /* A DCS password would be copied into every generated configuration: refused wherever it is. */
         expect_error("etcd3:\n  hosts: 'a:1'\n  username: pat\n  password: s3cret\n", NULL,
                      "/etc/patroni/dcs.yml:4:3: a password does not belong here: it would be copied into every "
-                     "generated configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD (or "
-                     "PATRONI_<DCS>_PASSWORD), and keep only the username here");
+                     "generated configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD, with "
+                     "PATRONI_ETCD3_PROTOCOL (or PATRONI_<DCS>_...), and keep only the username here");
         expect_error("consul: {host: 'a:1', tls: {Password: x}}\n", NULL,
                      "/etc/patroni/dcs.yml:1:29: a password does not belong here: it would be copied into every "
-                     "generated configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD (or "
-                     "PATRONI_<DCS>_PASSWORD), and keep only the username here");
+                     "generated configuration. Put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD, with "
+                     "PATRONI_ETCD3_PROTOCOL (or PATRONI_<DCS>_...), and keep only the username here");
         expect_error(NULL, "DCS_TYPE=etcd3\nDCS_HOSTS=a:1\nDCS_PASSWORD=x\n",
-                     "/etc/default/patroni:3: unknown key DCS_PASSWORD (known: DCS_TYPE, DCS_HOSTS, DCS_PROTOCOL, "
-                     "DCS_CACERT, DCS_CERT, DCS_KEY, HOSTIP, NETWORK)");
+                     "/etc/default/patroni:3: DCS_PASSWORD is refused: it would be copied into every generated "
+                     "configuration; put it in /etc/patroni/env.conf as PATRONI_ETCD3_PASSWORD with PATRONI_ETCD3_PROTOCOL "
+                     "(_ETCD_ for etcd) and keep DCS_USERNAME here");
 }
 END_TEST
 

@@ -8,19 +8,7 @@
 #include "envconf.h"
 #include "testutil.h"
 
-static char *root;
-static int rootfd = -1;
-
-static void setup(void) {
-        root = tmp_root();
-        rootfd = tmp_rootfd(root);
-        tmp_mkdirs(root, "etc/patroni");
-}
-
-static void teardown(void) {
-        close(rootfd);
-        tmp_root_remove(root);
-}
+TMP_ROOT_FIXTURE("etc/patroni")
 
 static void write_env(const char *text, mode_t mode) {
         char path[4200];

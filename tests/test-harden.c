@@ -107,11 +107,14 @@ START_TEST(test_debian_template) {
         ck_assert_ptr_null(strstr(r.text, "rep-pass"));
         ck_assert_ptr_null(strstr(r.text, "etcd-secret"));
         ck_assert_ptr_null(strstr(r.text, "password"));
-        ck_assert_uint_eq(r.n_secrets, 2);
+        ck_assert_uint_eq(r.n_secrets, 3);
         ck_assert_str_eq(r.secrets[0].key, "PATRONI_REPLICATION_PASSWORD");
         ck_assert_str_eq(r.secrets[0].value, "rep-pass");
         ck_assert_str_eq(r.secrets[1].key, "PATRONI_ETCD3_PASSWORD");
         ck_assert_str_eq(r.secrets[1].value, "etcd-secret");
+        /* without it Patroni 3.0.2 would not apply the password */
+        ck_assert_str_eq(r.secrets[2].key, "PATRONI_ETCD3_PROTOCOL");
+        ck_assert_str_eq(r.secrets[2].value, "http");
         for (size_t i = 0; i < r.n_changes; i++)
                 ck_assert_msg(!strstr(r.changes[i], "rep-pass") && !strstr(r.changes[i], "etcd-secret"), "%s",
                               r.changes[i]);
@@ -150,7 +153,7 @@ START_TEST(test_aliases_and_replacements) {
         ck_assert_ptr_null(strstr(r.text, "insecure"));
         ck_assert_ptr_null(strstr(r.text, "authentication:\n    username"));
         ck_assert_uint_eq(r.n_secrets, 2);
-        ck_assert_str_eq(r.secrets[0].key, "PATRONI_CTL_USERNAME");
+        ck_assert_str_eq(r.secrets[0].key, "PATRONI_RESTAPI_USERNAME");
         ck_assert_ptr_nonnull(strstr(r.text, "pg_hba: &id001\n"));
         ck_assert_ptr_nonnull(strstr(r.text, "pg_hba: *id001\n"));
         harden_result_done(&r);

@@ -13,19 +13,7 @@
 #include "tlsca.h"
 #include "testutil.h"
 
-static char *root;
-static int rootfd = -1;
-
-static void setup(void) {
-        root = tmp_root();
-        rootfd = tmp_rootfd(root);
-        tmp_mkdirs(root, "etc/patroni");
-}
-
-static void teardown(void) {
-        close(rootfd);
-        tmp_root_remove(root);
-}
+TMP_ROOT_FIXTURE("etc/patroni")
 
 static X509 *read_cert(const char *rel) {
         char path[4200];

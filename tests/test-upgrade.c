@@ -11,19 +11,7 @@
 #include "testutil.h"
 #include "upgrade.h"
 
-static char *root;
-static int rootfd = -1;
-
-static void setup(void) {
-        root = tmp_root();
-        rootfd = tmp_rootfd(root);
-        tmp_mkdirs(root, "etc/patroni");
-}
-
-static void teardown(void) {
-        close(rootfd);
-        tmp_root_remove(root);
-}
+TMP_ROOT_FIXTURE("etc/patroni")
 
 static const HardenTls TLS = { "/etc/patroni/tls/ca.pem", "/etc/patroni/tls/host.pem", "/etc/patroni/tls/host.key" };
 

@@ -104,3 +104,20 @@ static inline int run_suite(Suite *s) {
         srunner_free(sr);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/*
+ * The fixture of tests that need only a fresh root with DIR made in it: ROOT (its path) and ROOTFD (open),
+ * made before each test by setup() and removed after it by teardown().
+ */
+#define TMP_ROOT_FIXTURE(dir)                   \
+        static char *root;                      \
+        static int rootfd = -1;                 \
+        static void setup(void) {               \
+                root = tmp_root();              \
+                rootfd = tmp_rootfd(root);      \
+                tmp_mkdirs(root, dir);          \
+        }                                       \
+        static void teardown(void) {            \
+                close(rootfd);                  \
+                tmp_root_remove(root);          \
+        }

@@ -146,6 +146,17 @@ check "an earlier version's form: a warning naming upgrade, each change as info"
         grep -c '^info  *  postgresql.pg_hba: "host    replication  replicator   10.0.0.1/32      scram-sha-256" -> "hostssl    replication  replicator   10.0.0.1/32      scram-sha-256"$' <<<"$out")"
 rm "$R/etc/patroni/15-old.yml"
 
+# An etcd password in env.conf alone: Patroni 3.0.2 would not use it for the DCS.
+cp "$R/etc/patroni/env.conf" "$R/env.keep"
+printf 'PATRONI_ETCD3_PASSWORD=pw\n' >>"$R/etc/patroni/env.conf"
+run_check 15/main
+check "env.conf: an etcd password alone is an error that says what to add" "1 1" \
+        "$rc $(grep -c '^error  */etc/patroni/env.conf sets PATRONI_ETCD3_PASSWORD alone: Patroni then takes it for the password of a database role ETCD3 and reaches the DCS without it; add PATRONI_ETCD3_PROTOCOL= (http or https, as in the DCS configuration) next to it$' <<<"$out")"
+printf 'PATRONI_ETCD3_PROTOCOL=https\n' >>"$R/etc/patroni/env.conf"
+run_check 15/main
+check "... with PATRONI_ETCD3_PROTOCOL beside it: none" "0" "$(grep -c 'PATRONI_ETCD3_PASSWORD alone' <<<"$out")"
+cp "$R/env.keep" "$R/etc/patroni/env.conf"
+
 # An admin's copy of a configuration: both files named.
 cp "$R/etc/patroni/15-main.yml" "$R/etc/patroni/15-main.bak.yml"
 run_check 15/main.bak

@@ -96,7 +96,7 @@ bad "DCS not configured" 5 'DCS not configured: edit /etc/patroni/dcs.yml, or se
 new_root; rm "$R/etc/patroni/dcs.yml"; mkdir -p "$R/etc/default"; printf 'DCS_TYPE=etcd3\nDCS_HOSTS=a:1,b\n' >"$R/etc/default/patroni"
 bad "/etc/default/patroni bad host" 5 '/etc/default/patroni:2: DCS_HOSTS entry "b" is not host:port' - -- 15 main
 new_root; rm "$R/etc/patroni/dcs.yml"; mkdir -p "$R/etc/default"; printf 'DCS_TYPE=etcd3\nDCS_HOST=a:1\n' >"$R/etc/default/patroni"
-bad "/etc/default/patroni unknown key" 5 '/etc/default/patroni:2: unknown key DCS_HOST (known: DCS_TYPE, DCS_HOSTS, DCS_PROTOCOL, DCS_CACERT, DCS_CERT, DCS_KEY, HOSTIP, NETWORK)' - -- 15 main
+bad "/etc/default/patroni unknown key" 5 '/etc/default/patroni:2: unknown key DCS_HOST (known: DCS_TYPE, DCS_HOSTS, DCS_PROTOCOL, DCS_CACERT, DCS_CERT, DCS_KEY, DCS_USERNAME, HOSTIP, NETWORK)' - -- 15 main
 new_root; rm "$R/etc/patroni/dcs.yml"; mkdir -p "$R/etc/default"; printf 'DCS_TYPE=etcd3\nDCS_HOSTS=a:1\nDCS_KEY=/etc/k\261y\n' >"$R/etc/default/patroni"
 bad "/etc/default/patroni value not UTF-8" 5 '/etc/default/patroni:3: the value of DCS_KEY is not valid UTF-8' - -- 15 main
 new_root; mkdir -p "$R/etc/default"; printf 'HOSTIP=not-an-ip\n' >"$R/etc/default/patroni"

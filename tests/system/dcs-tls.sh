@@ -3,7 +3,8 @@
 # CA this test makes, configured through Patroni's own keys in dcs.yml, then
 # through DCS_PROTOCOL/DCS_CACERT/DCS_CERT/DCS_KEY in /etc/default/patroni. A
 # cluster made the usual way is handed over with each, and nothing reaches
-# etcd without a certificate.
+# etcd without a certificate; then etcd authentication on top, the password in
+# env.conf only.
 . "$(dirname "$0")/lib.sh"
 
 if ! system_available || ! command -v openssl >/dev/null; then
@@ -125,6 +126,33 @@ check "15/second: the DCS section from /etc/default/patroni, with TLS" \
         "$(yaml_get "$r/etc/patroni/15-second.yml" "' '.join(d['etcd3'][k] for k in ('protocol', 'cacert', 'cert', 'key'))")"
 check "15/main still leads" "Leader running" "$(member_state 15-main)"
 lap "handover with /etc/default/patroni"
+
+# 3. etcd authentication on top: a user with a password (in env.conf only) and a role limited to the namespace.
+ectl() { inside etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/patroni/etcd-tls/ca.pem \
+        --cert=/etc/patroni/etcd-tls/client.pem --key=/etc/patroni/etcd-tls/client.key "$@"; }
+rootpw=root-$RANDOM$RANDOM
+etcdpw=etcd-$RANDOM$RANDOM$RANDOM
+{
+        ectl user add "root:$rootpw" && ectl user grant-role root root &&
+                ectl user add "patroni:$etcdpw" && ectl role add patroni &&
+                ectl role grant-permission patroni --prefix=true readwrite /postgresql-common/ &&
+                ectl user grant-role patroni patroni && ectl auth enable
+} >"$SYS_D/etcd-auth.log" 2>&1 || not_ok "etcd auth setup: $(tail -3 "$SYS_D/etcd-auth.log")"
+# Patroni 3.0.2 applies the password only next to another PATRONI_ETCD3_ setting (check says so).
+inside sh -c "printf 'PATRONI_ETCD3_PASSWORD=%s\nPATRONI_ETCD3_PROTOCOL=https\n' '$etcdpw' >>/etc/patroni/env.conf"
+inside sh -c 'printf "DCS_USERNAME=patroni\n" >>/etc/default/patroni'
+inside systemctl reload patroni-debiand
+inside pg_createcluster 15 third --start >/dev/null 2>&1
+if wait_until 90 handed_over third; then ok "etcd with authentication too: 15/third handed over"; else
+        not_ok "15/third not handed over: $(member_state 15-third); $(inside journalctl -q -o cat PGCLUSTER=15/third | tail -5)"; fi
+check "15/third: the user in the configuration, the password not" "patroni no" \
+        "$(yaml_get "$r/etc/patroni/15-third.yml" "d['etcd3'].get('username')") $(grep -q "$etcdpw" "$r/etc/patroni/15-third.yml" && echo yes || echo no)"
+check "patroni-debianctl ctl: patronictl authenticates with env.conf's password" "Leader running" \
+        "$(inside timeout 30 "$CTL_INSIDE" ctl 15/third list -f json | /usr/bin/python3 -c 'import json,sys; print(" ".join(m["Role"]+" "+m["State"] for m in json.load(sys.stdin)))')"
+check "etcd: a client certificate without a user's password reads nothing now" "yes" \
+        "$(ectl get --prefix /postgresql-common/ 2>&1 | grep -q 'user name is empty\|permission denied\|invalid auth' && echo yes)"
+check "the password is in no log" "0" "$(inside journalctl -q -o cat | grep -c "$etcdpw")"
+lap "handover with etcd authentication"
 
 check "no key of ours readable by other users" "0" \
         "$(inside find /etc/patroni /etc/etcd-tls -name '*.key' -perm -o=r | wc -l)"
