@@ -29,6 +29,7 @@ typedef struct PatroniConf {
         char *data_dir;        /* postgresql.data_dir, NULL if none */
         char *bootstrap_method; /* bootstrap.method, NULL if none (initdb) */
         char *dcs_section;     /* the DCS section on one line, the same for equal sections whatever their style */
+        char *dcs_cacert, *dcs_cert, *dcs_key, *dcs_username; /* the DCS section's TLS files and user, NULL if none */
 } PatroniConf;
 
 void patroniconf_done(PatroniConf *c);

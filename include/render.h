@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "yamlutil.h"
 
@@ -66,3 +67,21 @@ int template_render(const Template *t, const char *const *values, const YamlEven
 
 /* Does the template use @DCS_CONFIG@? */
 bool template_uses_dcs(const Template *t);
+
+/*
+ * VIP templates come in two formats. Debian's vip-manager package ships vip.in
+ * as KEY="value" lines, and its vip-manager@.service reads the rendered
+ * VERSION-CLUSTER.vip as its EnvironmentFile=: a VIP template whose first line
+ * with content is a KEY= line is of that kind, and renders to the same lines
+ * with the placeholders replaced inside the values, each value double-quoted
+ * and escaped as systemd reads it. A YAML VIP template (vip-manager's own
+ * configuration-file format) renders to YAML, which
+ * template_vip_env_from_yaml() turns into those lines (VIP_ and the key in
+ * capitals, '-' as '_'; a list comma-separated).
+ */
+bool template_is_env(const Template *t);
+int template_vip_env_from_yaml(const char *path, const char *yaml, size_t size, const char *header, char **ret,
+                               size_t *ret_size, char **ret_error);
+/* Write KEY="VALUE" as systemd's EnvironmentFile= reads it; -EINVAL (nothing written) if VALUE holds a control
+ * character. */
+int template_env_quote(FILE *f, const char *key, const char *value);

@@ -23,6 +23,10 @@ void patroniconf_done(PatroniConf *c) {
         free(c->dcs_section);
         free(c->bootstrap_method);
         free(c->dcs_plain_remote);
+        free(c->dcs_cacert);
+        free(c->dcs_cert);
+        free(c->dcs_key);
+        free(c->dcs_username);
         for (size_t i = 0; i < ELEMENTSOF(c->key_files); i++) {
                 free(c->key_files[i]);
                 free(c->cert_files[i]);
@@ -378,6 +382,19 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                 return r;
         /* The private keys it names: readable by others, they would give away the certificates. */
         yaml_node_t *dcs = yamlutil_map_get(d, root, c->dcs_type ? c->dcs_type : "etcd3");
+        /* What else talks to the DCS (vip-manager) needs the same TLS files and user. */
+        const struct {
+                const char *key, *alt;
+                char **slot;
+        } dcs_fields[] = { { "cacert", "ca_cert", &c->dcs_cacert }, { "cert", "certfile", &c->dcs_cert },
+                           { "key", "keyfile", &c->dcs_key }, { "username", "user", &c->dcs_username } };
+        for (size_t k = 0; k < ELEMENTSOF(dcs_fields); k++) {
+                const char *f = yamlutil_scalar(yamlutil_map_get(d, dcs, dcs_fields[k].key));
+                if (!f)
+                        f = yamlutil_scalar(yamlutil_map_get(d, dcs, dcs_fields[k].alt));
+                if (f && f[0] && !(*dcs_fields[k].slot = strdup(f)))
+                        return -ENOMEM;
+        }
         const char *keys[PATRONICONF_KEY_FILES_MAX] = {
                 yamlutil_scalar(yamlutil_map_get(d, restapi, "keyfile")),
                 yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "ctl"), "keyfile")),

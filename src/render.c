@@ -37,6 +37,7 @@ struct Template {
         uint8_t *flags;
         char open[3], close[3]; /* token marks, chosen so the template text never contains them */
         YamlResolver resolver;
+        char *env_text; /* a VIP template in vip-manager's environment format (KEY="value" lines), else NULL */
 };
 
 static const char *const *kind_names(TemplateKind k, size_t *n) {
@@ -59,6 +60,7 @@ Template *template_free(Template *t) {
         yamlutil_resolver_done(&t->resolver);
         free(t->flags);
         free(t->path);
+        free(t->env_text);
         free(t);
         return NULL;
 }
@@ -226,6 +228,169 @@ static int classify(Template *t, char **ret_error) {
         return 0;
 }
 
+/* ---- vip-manager's environment format: KEY="value" lines, as systemd's EnvironmentFile= reads them ---- */
+
+/* A line's key (after an optional "export "), its length in *RET_LEN; NULL if it is no KEY= line. */
+static const char *env_key(const char *line, size_t *ret_len) {
+        const char *k = line, *e;
+        while (*k == ' ' || *k == '\t')
+                k++;
+        if (strncmp(k, "export ", 7) == 0)
+                k += 7;
+        if (!(*k == '_' || (*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z')))
+                return NULL;
+        for (e = k; *e == '_' || (*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9'); e++)
+                ;
+        if (*e != '=')
+                return NULL;
+        *ret_len = (size_t) (e - k);
+        return k;
+}
+
+static bool env_blank_or_comment(const char *line) {
+        while (*line == ' ' || *line == '\t')
+                line++;
+        return !*line || *line == '#' || *line == ';';
+}
+
+/* Is TEXT in that format: is its first line that says anything a KEY= line? */
+static bool env_format(const char *text) {
+        for (const char *p = text; *p;) {
+                const char *eol = strchrnul(p, '\n');
+                _cleanup_free_ char *line = strndup(p, (size_t) (eol - p));
+                size_t n;
+                if (!line)
+                        return false;
+                if (!env_blank_or_comment(line))
+                        return env_key(line, &n) != NULL;
+                p = *eol ? eol + 1 : eol;
+        }
+        return false;
+}
+
+/* The value of a KEY= line (V, after the '='): "..." (with \ escapes), '...', or bare up to a blank. */
+static int env_value(const char *v, char **ret) {
+        size_t n = 0;
+        char *out = malloc(strlen(v) + 1), q = 0;
+
+        if (!out)
+                return -ENOMEM;
+        if (*v == '"' || *v == '\'')
+                q = *v++;
+        for (; *v && (q ? *v != q : (*v != '#' && *v != ' ' && *v != '\t')); v++) {
+                if (q == '"' && *v == '\\' && v[1])
+                        v++;
+                out[n++] = *v;
+        }
+        if (q && *v != q) {
+                free(out);
+                return -EINVAL;
+        }
+        if (q)
+                v++;
+        while (*v == ' ' || *v == '\t')
+                v++;
+        if (*v && *v != '#') {
+                free(out);
+                return -EINVAL;
+        }
+        out[n] = 0;
+        *ret = out;
+        return 0;
+}
+
+int template_env_quote(FILE *f, const char *key, const char *value) {
+        for (const char *c = value; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return -EINVAL; /* a line break would end the value early: never written */
+        fprintf(f, "%s=\"", key);
+        for (const char *c = value; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                        fputc('\\', f);
+                fputc(*c, f);
+        }
+        fputs("\"\n", f);
+        return 0;
+}
+
+static int env_parse(Template *t, const char *text, char **ret_error) {
+        unsigned lineno = 0;
+        for (const char *p = text; *p;) {
+                const char *eol = strchrnul(p, '\n');
+                _cleanup_free_ char *line = strndup(p, (size_t) (eol - p)), *value = NULL;
+                size_t n;
+                const char *k;
+                if (!line)
+                        return -ENOMEM;
+                lineno++;
+                p = *eol ? eol + 1 : eol;
+                if (env_blank_or_comment(line))
+                        continue;
+                k = env_key(line, &n);
+                if (!k)
+                        return fail(ret_error, "%s:%u: expected KEY=\"value\" (the environment format vip-manager reads)",
+                                    t->path, lineno);
+                int r = env_value(k + n + 1, &value);
+                if (r == -EINVAL)
+                        return fail(ret_error, "%s:%u: the value of %.*s: an unterminated quote, or text after it",
+                                    t->path, lineno, (int) n, k);
+                if (r < 0)
+                        return r;
+        }
+        t->env_text = strdup(text);
+        return t->env_text ? 0 : -ENOMEM;
+}
+
+/* Each KEY=value line written again with its placeholders replaced, quoted for EnvironmentFile=. */
+static int env_render(const Template *t, const char *const *values, FILE *f, char **ret_error) {
+        size_t n_names;
+        const char *const *names = kind_names(t->kind, &n_names);
+
+        for (const char *p = t->env_text; *p;) {
+                const char *eol = strchrnul(p, '\n');
+                _cleanup_free_ char *line = strndup(p, (size_t) (eol - p)), *value = NULL, *out = NULL;
+                size_t n, size = 0;
+                const char *k;
+                if (!line)
+                        return -ENOMEM;
+                p = *eol ? eol + 1 : eol;
+                if (env_blank_or_comment(line)) {
+                        fprintf(f, "%s\n", line);
+                        continue;
+                }
+                k = env_key(line, &n);
+                if (!k || env_value(k + n + 1, &value) < 0)
+                        return -EINVAL; /* env_parse() checked every line */
+                FILE *o = open_memstream(&out, &size);
+                if (!o)
+                        return -ENOMEM;
+                for (const char *v = value; *v;) {
+                        bool done = false;
+                        for (size_t i = 0; i < n_names && !done && *v == '@'; i++) {
+                                size_t l = strlen(names[i]);
+                                if (strncmp(v + 1, names[i], l) == 0 && v[l + 1] == '@') {
+                                        fputs(values[i] ? values[i] : "", o);
+                                        v += l + 2;
+                                        done = true;
+                                }
+                        }
+                        if (!done)
+                                fputc(*v++, o);
+                }
+                if (fclose(o) != 0)
+                        return -ENOMEM;
+                char key[128];
+                snprintf(key, sizeof(key), "%.*s", (int) (n < sizeof(key) ? n : sizeof(key) - 1), k);
+                if (template_env_quote(f, key, out) < 0)
+                        return fail(ret_error, "%s: the value for %s would hold a control character", t->path, key);
+        }
+        return 0;
+}
+
+bool template_is_env(const Template *t) {
+        return t->env_text != NULL;
+}
+
 int template_parse(const char *path, const char *text, size_t size, TemplateKind kind, Template **ret,
                    char **ret_error) {
         _cleanup_(template_freep) Template *t = calloc(1, sizeof(Template));
@@ -240,6 +405,15 @@ int template_parse(const char *path, const char *text, size_t size, TemplateKind
         t->kind = kind;
         if (!(t->path = strdup(path)))
                 return -ENOMEM;
+        if (kind == TEMPLATE_VIP && env_format(text)) {
+                if (strlen(text) != size)
+                        return fail(ret_error, "%s: holds a NUL byte", path);
+                r = env_parse(t, text, ret_error);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(t);
+                return 0;
+        }
         if (pick_marks(t, text) < 0)
                 return fail(ret_error, "%s: template text clashes with every internal marker", path);
         r = yamlutil_resolver_init(&t->resolver);
@@ -383,6 +557,26 @@ int template_render(const Template *t, const char *const *values, const YamlEven
         for (size_t i = 0; i < n_names; i++)
                 if (values[i] && !yamlutil_utf8_valid(values[i]))
                         return fail(ret_error, "%s: the value for @%s@ is not valid UTF-8", t->path, names[i]);
+        if (t->env_text) {
+                size_t size = 0;
+                char *out = NULL;
+                FILE *f = open_memstream(&out, &size);
+                if (!f)
+                        return -ENOMEM;
+                if (header)
+                        fputs(header, f);
+                r = env_render(t, values, f, ret_error);
+                if (fclose(f) != 0 && r >= 0)
+                        r = -ENOMEM;
+                if (r < 0) {
+                        free(out);
+                        return r;
+                }
+                *ret = out;
+                if (ret_size)
+                        *ret_size = size;
+                return 0;
+        }
         if (header && yamlutil_buffer_write(&o, (unsigned char *) header, strlen(header)) == 0)
                 return -ENOMEM;
         if (yamlutil_emitter_init(&em, &o) < 0) {
@@ -428,8 +622,90 @@ int template_render(const Template *t, const char *const *values, const YamlEven
 }
 
 bool template_uses_dcs(const Template *t) {
+        if (t->env_text)
+                return false;
         for (size_t i = 0; i < t->events.n; i++)
                 if (t->flags[i] & EV_DCS_KEY)
                         return true;
         return false;
+}
+
+int template_vip_env_from_yaml(const char *path, const char *yaml, size_t size, const char *header, char **ret,
+                               size_t *ret_size, char **ret_error) {
+        yaml_document_t d;
+        YamlError err = {};
+        char *out = NULL;
+        size_t out_size = 0;
+        FILE *f;
+        int r;
+
+        *ret_error = NULL;
+        r = yamlutil_load_bounded(yaml, size, &d, &err);
+        if (r == -EINVAL)
+                return fail(ret_error, "%s:%zu:%zu: %s", path, err.line, err.column, err.message);
+        if (r < 0)
+                return r;
+        yaml_node_t *root = yaml_document_get_root_node(&d);
+        if (!root || root->type != YAML_MAPPING_NODE) {
+                yaml_document_delete(&d);
+                return fail(ret_error, "%s: the VIP template must be a mapping", path);
+        }
+        f = open_memstream(&out, &out_size);
+        if (!f) {
+                yaml_document_delete(&d);
+                return -ENOMEM;
+        }
+        if (header)
+                fputs(header, f);
+        for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top && r >= 0; p++) {
+                const char *k = yamlutil_scalar(yaml_document_get_node(&d, p->key));
+                yaml_node_t *v = yaml_document_get_node(&d, p->value);
+                char key[128] = "VIP_";
+                _cleanup_free_ char *joined = NULL;
+                size_t jsize = 0;
+
+                if (!k || !k[0] || strlen(k) > sizeof(key) - 5) {
+                        r = fail(ret_error, "%s: a key that is no vip-manager setting", path);
+                        break;
+                }
+                /* vip-manager's environment names: VIP_ and the key in capitals, '-' as '_' */
+                for (size_t i = 0; k[i] && r >= 0; i++) {
+                        char c = k[i] == '-' ? '_' : k[i] >= 'a' && k[i] <= 'z' ? (char) (k[i] - 32) : k[i];
+                        if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+                                r = fail(ret_error, "%s: \"%s\" is no vip-manager setting", path, k);
+                        key[4 + i] = c;
+                        key[5 + i] = 0;
+                }
+                if (r < 0)
+                        break;
+                FILE *j = open_memstream(&joined, &jsize);
+                if (!j) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (v->type == YAML_SCALAR_NODE)
+                        fputs((const char *) v->data.scalar.value, j);
+                else if (v->type == YAML_SEQUENCE_NODE) /* dcs-endpoints: a list, comma-separated in the environment */
+                        for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+                                const char *e = yamlutil_scalar(yaml_document_get_node(&d, *it));
+                                fprintf(j, "%s%s", it > v->data.sequence.items.start ? "," : "", e ? e : "");
+                        }
+                else
+                        r = fail(ret_error, "%s: %s: expected a value or a list", path, k);
+                if (fclose(j) != 0 && r >= 0)
+                        r = -ENOMEM;
+                if (r >= 0 && template_env_quote(f, key, joined) < 0)
+                        r = fail(ret_error, "%s: the value of %s would hold a control character", path, k);
+        }
+        yaml_document_delete(&d);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0) {
+                free(out);
+                return r;
+        }
+        *ret = out;
+        if (ret_size)
+                *ret_size = out_size;
+        return 0;
 }

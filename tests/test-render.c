@@ -204,11 +204,67 @@ START_TEST(test_marker_clash) {
 }
 END_TEST
 
+/* vip-manager's environment format: the values filled in, quoted and escaped as systemd reads them. */
+START_TEST(test_vip_env) {
+        static const char tpl[] = "# comment kept\n\nVIP_IP=\"@VIP_IP@\"\nexport VIP_MASK=@VIP_MASK@ # bare\n"
+                                  "VIP_KEY='@VIP_KEY@'\nVIP_HOST=\"x-@VIP_HOST@-@NOT_ONE@\"\n";
+        const char *values[_PH_VIP_MAX] = { [PH_VIP_IP] = "10.0.0.9", [PH_VIP_MASK] = "24",
+                                            [PH_VIP_KEY] = "/ns/15-main/leader", [PH_VIP_HOST] = "a\"b\\c$d" };
+        Template *t = NULL;
+        char *err = NULL, *out = NULL;
+
+        ck_assert_int_eq(template_parse("/vip.in", tpl, strlen(tpl), TEMPLATE_VIP, &t, &err), 0);
+        ck_assert(template_is_env(t));
+        ck_assert(!template_uses_dcs(t));
+        ck_assert_int_eq(template_render(t, values, NULL, "# head\n", &out, NULL, &err), 0);
+        ck_assert_str_eq(out, "# head\n# comment kept\n\nVIP_IP=\"10.0.0.9\"\nVIP_MASK=\"24\"\n"
+                              "VIP_KEY=\"/ns/15-main/leader\"\nVIP_HOST=\"x-a\\\"b\\\\c$d-@NOT_ONE@\"\n");
+        free(out);
+        /* a line break in a value would end it early: refused, nothing written */
+        values[PH_VIP_HOST] = "a\nVIP_IP=6.6.6.6";
+        ck_assert_int_eq(template_render(t, values, NULL, NULL, &out, NULL, &err), -EINVAL);
+        ck_assert_str_eq(err, "/vip.in: the value for VIP_HOST would hold a control character");
+        free(err);
+        template_free(t);
+
+        expect_parse_error("VIP_IP=\"@VIP_IP@\"\nnot a line\n", TEMPLATE_VIP,
+                           "/t.yml.in:2: expected KEY=\"value\" (the environment format vip-manager reads)");
+        expect_parse_error("# x\nVIP_IP=\"@VIP_IP@\n", TEMPLATE_VIP,
+                           "/t.yml.in:2: the value of VIP_IP: an unterminated quote, or text after it");
+        expect_parse_error("VIP_IP=\"a\" b\n", TEMPLATE_VIP,
+                           "/t.yml.in:1: the value of VIP_IP: an unterminated quote, or text after it");
+        /* a configuration template is YAML whatever it looks like */
+        expect_parse_error("A=b\n", TEMPLATE_CONFIG, "/t.yml.in:1:1: the template must be a YAML mapping");
+}
+END_TEST
+
+START_TEST(test_vip_yaml_to_env) {
+        static const char yaml[] = "ip: 10.0.0.9\nnetmask: 24\ndcs-endpoints: [http://a:2379, http://b:2379]\n";
+        char *out = NULL, *err = NULL;
+
+        ck_assert_int_eq(template_vip_env_from_yaml("/vip.in", yaml, strlen(yaml), NULL, &out, NULL, &err), 0);
+        ck_assert_str_eq(out, "VIP_IP=\"10.0.0.9\"\nVIP_NETMASK=\"24\"\nVIP_DCS_ENDPOINTS=\"http://a:2379,http://b:2379\"\n");
+        free(out);
+        ck_assert_int_eq(template_vip_env_from_yaml("/vip.in", "ip: {a: b}\n", 11, NULL, &out, NULL, &err), -EINVAL);
+        ck_assert_str_eq(err, "/vip.in: ip: expected a value or a list");
+        free(err);
+        ck_assert_int_eq(template_vip_env_from_yaml("/vip.in", "i p: x\n", 7, NULL, &out, NULL, &err), -EINVAL);
+        ck_assert_str_eq(err, "/vip.in: \"i p\" is no vip-manager setting");
+        free(err);
+        static const char nl[] = "ip: \"a\\nb\"\n";
+        ck_assert_int_eq(template_vip_env_from_yaml("/vip.in", nl, strlen(nl), NULL, &out, NULL, &err), -EINVAL);
+        ck_assert_str_eq(err, "/vip.in: the value of ip would hold a control character");
+        free(err);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("render");
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_basic);
+        tcase_add_test(tc, test_vip_env);
+        tcase_add_test(tc, test_vip_yaml_to_env);
         tcase_add_test(tc, test_hostile_values);
         tcase_add_test(tc, test_numeric_only_when_whole);
         tcase_add_test(tc, test_dcs_splice_nested);

@@ -47,7 +47,16 @@ printf 'DCS_TYPE=etcd3\nDCS_HOSTS=10.231.0.1:2379,10.231.0.2:2379\n' >"$R/etc/de
 "$CTL" --root "$R" generate --stdout 15 main >"$R/out.yml"
 check "DCS from /etc/default/patroni" "['10.231.0.1:2379', '10.231.0.2:2379']" "$(yaml_get "$R/out.yml" "d['etcd3']['hosts']")"
 
-# --vip: the vip-manager file, with the leader key Patroni really uses.
+# --vip: the environment of Debian's vip-manager@.service, with the leader key Patroni really uses.
+# vipval FILE KEY: KEY's value as systemd's EnvironmentFile= reads it (double quotes, backslash escapes)
+vipval() { /usr/bin/python3 - "$1" "$2" <<'PY'
+import re, sys
+for line in open(sys.argv[1]):
+    m = re.match(r'^([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"$', line.rstrip("\n"))
+    if m and m.group(1) == sys.argv[2]:
+        print(re.sub(r"\\(.)", r"\1", m.group(2)))
+PY
+}
 new_root
 cp "$VIP_TEMPLATE" "$R/etc/patroni/vip.in"
 sed -i -e 's|^namespace: .*|namespace: /ha/|' -e 's|^  listen: "\*:@PORT@"|  listen: "@HOSTIP@@LISTEN_VIP@,127.0.0.1:@PORT@"|' \
@@ -56,14 +65,50 @@ out=$("$CTL" --root "$R" generate --hostip=10.231.0.5 --vip=127.0.0.9 15 my-db)
 check "--vip writes both files" "Wrote /etc/patroni/15-my-db.yml (PostgreSQL port 5432, REST API port 8008)
 Wrote /etc/patroni/15-my-db.vip" "$(head -2 <<<"$out")"
 v=$R/etc/patroni/15-my-db.vip
-check "vip: key from namespace and scope" "/ha/15-my-db/leader" "$(yaml_get "$v" "d['trigger-key']")"
-check "vip: interface of the VIP's network" "lo 8" "$(yaml_get "$v" "d['interface'] + ' ' + str(d['netmask'])")"
-check "vip: endpoint from dcs.yml" "http://127.0.0.1:2379" "$(yaml_get "$v" "d['dcs-endpoints']")"
-check "vip: etcd3 is etcd to vip-manager" "etcd" "$(yaml_get "$v" "d['dcs-type']")"
-check "vip: member name" "$(hostname)" "$(yaml_get "$v" "d['trigger-value']")"
+check "vip: key from namespace and scope" "/ha/15-my-db/leader" "$(vipval "$v" VIP_TRIGGER_KEY)"
+check "vip: interface of the VIP's network" "lo 8" "$(vipval "$v" VIP_INTERFACE) $(vipval "$v" VIP_NETMASK)"
+check "vip: endpoint from dcs.yml" "http://127.0.0.1:2379" "$(vipval "$v" VIP_DCS_ENDPOINTS)"
+check "vip: etcd3 is etcd to vip-manager" "etcd" "$(vipval "$v" VIP_DCS_TYPE)"
+check "vip: member name" "$(hostname)" "$(vipval "$v" VIP_TRIGGER_VALUE)"
+check "vip: every line a comment or KEY=\"value\"" "0" "$(grep -cvE '^(#.*|[A-Z_]+=".*")$' "$v")"
 check "vip: @LISTEN_VIP@ adds the VIP" "10.231.0.5,127.0.0.9,127.0.0.1:5432" \
         "$(yaml_get "$R/etc/patroni/15-my-db.yml" "d['postgresql']['listen']")"
 check "vip file mode" "640" "$(stat -c %a "$v")"
+
+# Debian's vip.in (the vip-manager package's, in part): its own names kept, placeholders filled, values quoted.
+new_root
+cat >"$R/etc/patroni/vip.in" <<'VIP'
+# The following keys are mandatory
+VIP_IP="@VIP_IP@"
+VIP_MASK="@VIP_MASK@"
+VIP_IFACE="@VIP_IFACE@"
+VIP_KEY="@VIP_KEY@"
+VIP_HOST="@VIP_HOST@"
+VIP_TYPE="@VIP_TYPE@"
+VIP_ENDPOINT="@VIP_ENDPOINT@"
+#VIP_ETCD_USER=patroni
+VIP
+# The DCS over TLS with a user: its files and user go to vip-manager too, its password never.
+printf 'etcd3:\n  hosts: 127.0.0.1:2379\n  protocol: https\n  cacert: /etc/patroni/etcd-tls/ca.pem\n  cert: /etc/patroni/etcd-tls/c.pem\n  key: /etc/patroni/etcd-tls/c.key\n  username: "pat\\"roni"\n' \
+        >"$R/etc/patroni/dcs.yml"
+"$CTL" --root "$R" generate --hostip=10.231.0.5 --vip=127.0.0.9 15 main >/dev/null
+v=$R/etc/patroni/15-main.vip
+check "Debian's vip.in: its names, the values filled in" "127.0.0.9 /postgresql-common/15-main/leader etcd https://127.0.0.1:2379" \
+        "$(vipval "$v" VIP_IP) $(vipval "$v" VIP_KEY) $(vipval "$v" VIP_TYPE) $(vipval "$v" VIP_ENDPOINT)"
+check "the DCS's TLS files and user added, a quote in a value escaped" \
+        "/etc/patroni/etcd-tls/ca.pem /etc/patroni/etcd-tls/c.pem /etc/patroni/etcd-tls/c.key pat\"roni|VIP_ETCD_USER=\"pat\\\"roni\"" \
+        "$(vipval "$v" VIP_ETCD_CA_FILE) $(vipval "$v" VIP_ETCD_CERT_FILE) $(vipval "$v" VIP_ETCD_KEY_FILE) $(vipval "$v" VIP_ETCD_USER)|$(grep '^VIP_ETCD_USER=' "$v")"
+check "no password in the vip file" "0" "$(grep -ciE "^[^#]*password" "$v")"
+
+# A YAML vip.in (vip-manager's file keys, as this package's earlier one): turned into the environment.
+new_root
+printf 'ip: @VIP_IP@\nnetmask: @VIP_MASK@\ntrigger-key: "@VIP_KEY@"\ndcs-endpoints: ["@VIP_ENDPOINT@", "http://10.0.0.2:2379"]\nretry-num: 3\n' \
+        >"$R/etc/patroni/vip.in"
+"$CTL" --root "$R" generate --hostip=10.231.0.5 --vip=127.0.0.9 15 main >/dev/null
+v=$R/etc/patroni/15-main.vip
+check "YAML vip.in: VIP_ and the key in capitals, a list comma-separated" \
+        "127.0.0.9 8 /postgresql-common/15-main/leader http://127.0.0.1:2379,http://10.0.0.2:2379 3" \
+        "$(vipval "$v" VIP_IP) $(vipval "$v" VIP_NETMASK) $(vipval "$v" VIP_TRIGGER_KEY) $(vipval "$v" VIP_DCS_ENDPOINTS) $(vipval "$v" VIP_RETRY_NUM)"
 
 # --help and --version
 "$CTL" --help | grep -q "generate \[OPTIONS\] VERSION CLUSTER"; check "--help" "0" "$?"
