@@ -124,6 +124,19 @@ static int open_root(const Globals *g) {
 }
 
 
+/* Is the vip-manager that dpkg installed a 1.x (Debian 12's 1.0.2, etcd's v2 API only)? */
+static bool vip_manager_v1(int rootfd) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        if (fs_read_in_root(rootfd, "/var/lib/dpkg/status", false, &text, &size) < 0)
+                return false;
+        const char *p = startswith(text, "Package: vip-manager\n") ? text : strstr(text, "\nPackage: vip-manager\n");
+        if (!p)
+                return false;
+        const char *end = strstr(p + 1, "\n\n"), *v = strstr(p, "\nVersion: ");
+        return v && (!end || v < end) && strncmp(v + 10, "1.", 2) == 0;
+}
+
 /* Before the first configuration: the REST API's credentials in env.conf, and the TLS files. */
 static int prepare_host(GenInputs *in, const GenOutput *out, char **ret_added, char **ret_tls, GenError *err) {
         int r = gen_prepare_host(in, out, 1, ret_added, ret_tls, &err->message);
@@ -268,6 +281,10 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                        out.api_port);
                 if (out.vip)
                         printf("Wrote %s/%s\n", PATRONI_DIR, out.vip_name);
+                if (out.vip && streq_ptr(out.conf.dcs_type, "etcd3") && vip_manager_v1(rootfd))
+                        log_warning("the installed vip-manager (1.x) reads etcd through its v2 API, which does not see "
+                                    "the leader key Patroni writes with etcd3: it will never raise %s; vip-manager 2 "
+                                    "or later reads etcd3", req.vip);
                 if (marked)
                         printf("%s/%s has data: marked for a handover to Patroni (%s/%s-%s), which patroni-debiand "
                                "carries out\n", req.version, req.cluster, TAKEOVER_DIR, req.version, req.cluster);

@@ -100,6 +100,20 @@ check "the DCS's TLS files and user added, a quote in a value escaped" \
         "$(vipval "$v" VIP_ETCD_CA_FILE) $(vipval "$v" VIP_ETCD_CERT_FILE) $(vipval "$v" VIP_ETCD_KEY_FILE) $(vipval "$v" VIP_ETCD_USER)|$(grep '^VIP_ETCD_USER=' "$v")"
 check "no password in the vip file" "0" "$(grep -ciE "^[^#]*password" "$v")"
 
+# Debian 12's vip-manager (1.0.2) reads etcd through the v2 API: with etcd3, said; with a 2.x, not.
+new_root
+cp "$VIP_TEMPLATE" "$R/etc/patroni/vip.in"
+mkdir -p "$R/var/lib/dpkg"
+printf 'Package: vip-manager\nStatus: install ok installed\nVersion: 1.0.2-6+b2\n\n' >"$R/var/lib/dpkg/status"
+out=$("$CTL" --root "$R" generate --hostip=10.231.0.5 --vip=127.0.0.9 15 main 2>&1 >/dev/null)
+check "vip-manager 1.x with etcd3: a warning that says why and what to use" "1" \
+        "$(grep -c '^patroni-debianctl: warning: the installed vip-manager (1.x) reads etcd through its v2 API, which does not see the leader key Patroni writes with etcd3: it will never raise 127.0.0.9; vip-manager 2 or later reads etcd3$' <<<"$out")"
+new_root
+cp "$VIP_TEMPLATE" "$R/etc/patroni/vip.in"
+mkdir -p "$R/var/lib/dpkg"
+printf 'Package: vip-manager\nStatus: install ok installed\nVersion: 2.1.0-1\n\n' >"$R/var/lib/dpkg/status"
+check "... with vip-manager 2: none" "" "$("$CTL" --root "$R" generate --hostip=10.231.0.5 --vip=127.0.0.9 15 main 2>&1 >/dev/null)"
+
 # A YAML vip.in (vip-manager's file keys, as this package's earlier one): turned into the environment.
 new_root
 printf 'ip: @VIP_IP@\nnetmask: @VIP_MASK@\ntrigger-key: "@VIP_KEY@"\ndcs-endpoints: ["@VIP_ENDPOINT@", "http://10.0.0.2:2379"]\nretry-num: 3\n' \

@@ -26,9 +26,10 @@ mkdir -p "$tls" "$r/etc/etcd-tls"
         ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
         openssl req -x509 "${ec[@]}" -days 30 -subj /CN=pdd-test-ca -keyout ca.key -out ca.pem
         for who in server client; do
-                # No CommonName in the server's: etcd 3.4's gateway connects with it and, with authentication on,
-                # refuses any request that carries a CN that way ("CommonName of client ... will be ignored").
-                if [ $who = server ]; then subj=/O=pdd-etcd-server; else subj=/CN=$who; fi
+                # No CommonName in the client's: with authentication on, etcd's JSON gateway, which Patroni
+                # talks to, refuses every /v3 request whose client certificate has one ("CommonName of client
+                # sending a request against gateway will be ignored and not used as expected").
+                if [ $who = server ]; then subj=/CN=pdd-etcd-server; else subj=/O=pdd-patroni; fi
                 openssl req "${ec[@]}" -subj "$subj" -keyout "$who.key" -out "$who.csr"
                 # etcd's JSON gateway connects to etcd itself with the server certificate: it must allow both.
                 if [ $who = server ]; then ext='subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth'
@@ -146,12 +147,15 @@ inside sh -c "printf 'PATRONI_ETCD3_PASSWORD=%s\nPATRONI_ETCD3_PROTOCOL=https\n'
 inside sh -c 'printf "DCS_USERNAME=patroni\n" >>/etc/default/patroni'
 inside systemctl reload patroni-debiand
 inside pg_createcluster 15 third --start >/dev/null 2>&1
-if wait_until 90 handed_over third; then ok "etcd with authentication too: 15/third handed over"; else
+# patronictl needs env.conf's password now: ask through patroni-debianctl ctl, which passes it.
+ctl_state() { inside timeout 30 "$CTL_INSIDE" ctl "$1" list -f json 2>/dev/null |
+        /usr/bin/python3 -c 'import json,sys; print(" ".join(m["Role"]+" "+m["State"] for m in json.load(sys.stdin)))'; }
+handed_over_auth() { [ "$(ctl_state 15/third)" = "Leader running" ] && ! inside test -e /var/lib/patroni-debiand/takeover/15-third; }
+if wait_until 90 handed_over_auth; then ok "etcd with authentication too: 15/third handed over"; else
         not_ok "15/third not handed over: $(member_state 15-third); $(inside journalctl -q -o cat PGCLUSTER=15/third | tail -5)"; fi
 check "15/third: the user in the configuration, the password not" "patroni no" \
         "$(yaml_get "$r/etc/patroni/15-third.yml" "d['etcd3'].get('username')") $(grep -q "$etcdpw" "$r/etc/patroni/15-third.yml" && echo yes || echo no)"
-check "patroni-debianctl ctl: patronictl authenticates with env.conf's password" "Leader running" \
-        "$(inside timeout 30 "$CTL_INSIDE" ctl 15/third list -f json | /usr/bin/python3 -c 'import json,sys; print(" ".join(m["Role"]+" "+m["State"] for m in json.load(sys.stdin)))')"
+check "patroni-debianctl ctl: patronictl authenticates with env.conf's password" "Leader running" "$(ctl_state 15/third)"
 check "etcd: a client certificate without a user's password reads nothing now" "yes" \
         "$(ectl get --prefix /postgresql-common/ 2>&1 | grep -q 'user name is empty\|permission denied\|invalid auth' && echo yes)"
 check "the password is in no log" "0" "$(inside journalctl -q -o cat | grep -c "$etcdpw")"

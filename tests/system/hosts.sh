@@ -35,8 +35,8 @@ CLEANUP+=("rm -rf '$pki'")
         ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
         openssl req -x509 "${ec[@]}" -days 30 -subj /CN=pdd-etcd-ca -keyout ca.key -out ca.pem
         for i in 1 2 3 client; do
-                # servers without a CommonName (etcd's gateway and authentication, see README)
-                if [ "$i" = client ]; then subj=/CN=patroni; else subj=/O=etcd-$i; fi
+                # Patroni's without a CommonName (etcd's gateway with authentication on refuses one, see README)
+                if [ "$i" = client ]; then subj=/O=patroni; else subj=/CN=etcd-$i; fi
                 openssl req "${ec[@]}" -subj "$subj" -keyout "$i.key" -out "$i.csr"
                 if [ "$i" = client ]; then ext='extendedKeyUsage=clientAuth'; else
                         ext="subjectAltName=IP:10.231.0.$i,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth"; fi

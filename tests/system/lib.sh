@@ -71,6 +71,8 @@ container_prepare() { # HOSTNAME [--no-package]
         # This machine's image forbids maintainer scripts to start services (policy-rc.d exits 101);
         # a real host does not, and the package's own start on install is under test.
         rm -f "$r/usr/sbin/policy-rc.d"
+        # vip-manager's package enables a vip-manager.service of its own, unconfigured: not on these hosts.
+        rm -f "$r/etc/systemd/system/multi-user.target.wants/vip-manager.service"
         # A clean host: no pg-common cluster, our template rather than Debian's, etcd as the DCS.
         rm -rf "$r"/etc/postgresql/* "$r"/var/lib/postgresql/[0-9]* "$r"/etc/patroni/*.yml "$r/etc/patroni/config.yml.in"
         printf 'etcd3:\n  hosts: 127.0.0.1:2379\n' >"$r/etc/patroni/dcs.yml"
