@@ -16,6 +16,7 @@ typedef struct StatusRow {
         const char *config; /* "generated", "admin", "none", "excluded", or "present" (exists, not readable) */
         char unit[32];      /* the Patroni unit's ActiveState, "-" without a bus */
         char patroni[64];   /* "Leader running", "Replica streaming", ..., "-" if unreachable */
+        char patroni_error[256]; /* why it is "-" when the member was asked ("certificate verify failed", ...) */
         char api[300];      /* REST API host:port from the configuration, "" if unknown */
         bool api_tls;
         char api_cafile[256]; /* whom to trust for it, "" for the system's CAs */

@@ -152,9 +152,12 @@ void status_patroni(StatusRow *rows, size_t n, int timeout_ms) {
                 probes[i] = (ApiProbe){ .address = rows[i].api, .tls = rows[i].api_tls,
                                         .cafile = rows[i].api_cafile[0] ? rows[i].api_cafile : NULL };
         patroniapi_probe(probes, n, timeout_ms);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 if (probes[i].state[0])
                         snprintf(rows[i].patroni, sizeof(rows[i].patroni), "%s", probes[i].state);
+                else
+                        snprintf(rows[i].patroni_error, sizeof(rows[i].patroni_error), "%s", probes[i].error);
+        }
 }
 
 /* ---- output -------------------------------------------------------------------------------- */
@@ -244,6 +247,11 @@ void status_print_json(FILE *f, const StatusRow *rows, size_t n) {
                 json_opt(f, rows[i].unit);
                 fputs(", \"patroni\": ", f);
                 json_opt(f, rows[i].patroni);
+                fputs(", \"patroni_error\": ", f);
+                if (rows[i].patroni_error[0])
+                        json_str(f, rows[i].patroni_error);
+                else
+                        fputs("null", f);
                 fputc('}', f);
         }
         fputs("]\n", f);

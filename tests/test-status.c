@@ -53,7 +53,8 @@ START_TEST(test_print) {
         StatusRow rows[2] = {
                 { .version = "15", .cluster = "main", .port = 5432, .config = "generated", .unit = "active",
                   .patroni = "Leader running" },
-                { .version = "15", .cluster = "x\"y", .port = 0, .config = "none", .unit = "-", .patroni = "-" },
+                { .version = "15", .cluster = "x\"y", .port = 0, .config = "none", .unit = "-", .patroni = "-",
+                  .patroni_error = "no answer\n" },
         };
         char *buf = NULL;
         size_t size = 0;
@@ -62,9 +63,9 @@ START_TEST(test_print) {
         status_print_json(f, rows, 2);
         fclose(f);
         ck_assert_str_eq(buf, "[{\"version\": \"15\", \"cluster\": \"main\", \"port\": 5432, \"config\": \"generated\", "
-                              "\"unit\": \"active\", \"patroni\": \"Leader running\"},\n"
+                              "\"unit\": \"active\", \"patroni\": \"Leader running\", \"patroni_error\": null},\n"
                               " {\"version\": \"15\", \"cluster\": \"x\\\"y\", \"port\": null, \"config\": \"none\", "
-                              "\"unit\": null, \"patroni\": null}]\n");
+                              "\"unit\": null, \"patroni\": null, \"patroni_error\": \"no answer\\u000a\"}]\n");
         free(buf);
         f = open_memstream(&buf, &size);
         status_print_table(f, rows, 2);

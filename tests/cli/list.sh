@@ -98,6 +98,11 @@ check "sorted by version, then name" "15/bare 15/clone 15/forged 15/impostor 15/
         "$(tail -n +2 <<<"$out" | awk '{ printf "%s/%s ", $1, $2 }')"
 
 json=$("$CTL" --root "$R" list --json)
+check "--json: why a member is not believed, and why one did not answer" "yes yes None" \
+        "$(/usr/bin/python3 -c 'import json,sys
+rows = {r["cluster"]: r for r in json.load(sys.stdin)}
+print("yes" if "certificate" in (rows["impostor"]["patroni_error"] or "") else rows["impostor"]["patroni_error"],
+      "yes" if rows["clone"]["patroni_error"] else "no", rows["main"]["patroni_error"])' <<<"$json")"
 check "--json: the same rows" "15 main 5432 generated None Leader running|15 my-db 5433 admin None Replica streaming|" \
         "$(/usr/bin/python3 -c 'import json,sys
 for r in json.load(sys.stdin):
