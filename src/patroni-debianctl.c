@@ -124,17 +124,36 @@ static int open_root(const Globals *g) {
 }
 
 
-/* Is the vip-manager that dpkg installed a 1.x (Debian 12's 1.0.2, etcd's v2 API only)? */
-static bool vip_manager_v1(int rootfd) {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        if (fs_read_in_root(rootfd, "/var/lib/dpkg/status", false, &text, &size) < 0)
+/* Is the vip-manager that dpkg installed a 1.x (Debian 12's 1.0.2, etcd's v2 API only)? Asked of dpkg-query. */
+static bool vip_manager_v1(const char *root) {
+        char admindir[PATH_MAX], version[64] = "";
+        int pipefd[2], status;
+        ssize_t n = 0;
+        pid_t pid;
+
+        snprintf(admindir, sizeof(admindir), "--admindir=%s/var/lib/dpkg", streq(root, "/") ? "" : root);
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return false;
-        const char *p = startswith(text, "Package: vip-manager\n") ? text : strstr(text, "\nPackage: vip-manager\n");
-        if (!p)
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                dup2(pipefd[1], STDOUT_FILENO);
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null >= 0)
+                        dup2(null, STDERR_FILENO);
+                execlp("dpkg-query", "dpkg-query", admindir, "-W", "-f=${Status} ${Version}", "vip-manager", (char *) NULL);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        if (pid > 0)
+                n = read(pipefd[0], version, sizeof(version) - 1);
+        close(pipefd[0]);
+        if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || n <= 0)
                 return false;
-        const char *end = strstr(p + 1, "\n\n"), *v = strstr(p, "\nVersion: ");
-        return v && (!end || v < end) && strncmp(v + 10, "1.", 2) == 0;
+        version[n] = 0;
+        /* "install ok installed 1.0.2-6+b2" */
+        const char *v = startswith(version, "install ok installed ");
+        return v && startswith(v, "1.");
 }
 
 /* Before the first configuration: the REST API's credentials in env.conf, and the TLS files. */
@@ -281,7 +300,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                        out.api_port);
                 if (out.vip)
                         printf("Wrote %s/%s\n", PATRONI_DIR, out.vip_name);
-                if (out.vip && streq_ptr(out.conf.dcs_type, "etcd3") && vip_manager_v1(rootfd))
+                if (out.vip && streq_ptr(out.conf.dcs_type, "etcd3") && vip_manager_v1(g->root))
                         log_warning("the installed vip-manager (1.x) reads etcd through its v2 API, which does not see "
                                     "the leader key Patroni writes with etcd3: it will never raise %s; vip-manager 2 "
                                     "or later reads etcd3", req.vip);

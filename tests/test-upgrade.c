@@ -78,6 +78,7 @@ START_TEST(test_upgrade) {
         ck_assert_str_eq(r.backup, "");
         char *after = listing();
         ck_assert_str_eq(before, after);
+        free(before);
         free(after);
         upgrade_result_done(&r);
 
