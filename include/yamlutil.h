@@ -41,6 +41,12 @@ int yamlutil_load_bounded(const char *text, size_t size, yaml_document_t *doc, Y
 
 /* The value of KEY in the mapping node MAP of D (NULL if MAP is not a mapping or has no such key). */
 yaml_node_t *yamlutil_map_get(yaml_document_t *d, yaml_node_t *map, const char *key);
+/*
+ * Every mapping of D without a key twice (PyYAML, which Patroni uses, would silently take the last one); each
+ * node visited once, aliases included. -EINVAL with "line L, column C: duplicate key "K"" in *RET_ERROR.
+ */
+int yamlutil_check_duplicates(yaml_document_t *d, char **ret_error);
+
 /* A scalar node's text, NULL for any other node (or NULL). */
 const char *yamlutil_scalar(const yaml_node_t *n);
 

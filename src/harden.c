@@ -513,6 +513,16 @@ int harden_config(const char *path, const char *text, size_t size, const HardenT
                         *ret_error = NULL;
                 return -EINVAL;
         }
+        /* A key twice: PyYAML takes the last one, so the one changed here might not be the one Patroni reads. */
+        _cleanup_free_ char *dup = NULL;
+        r = yamlutil_check_duplicates(&c.d, &dup);
+        if (r < 0) {
+                yaml_document_delete(&c.d);
+                if (r == -ENOMEM || asprintf(ret_error, "%s: %s: Patroni would read only the last; keep one", path,
+                                             strna(dup)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
         r = harden_document(&c, tls);
         if (r < 0) {
                 yaml_document_delete(&c.d);

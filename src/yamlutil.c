@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -541,4 +542,92 @@ int yamlutil_space_sections(YamlBuffer *o, size_t start) {
         o->size = n;
         o->alloc = n + 1;
         return 0;
+}
+
+/* "line L, column C: duplicate key "K"" (or "nested too deeply" without K). */
+static int dup_fail(char **ret_error, const yaml_node_t *n, const char *key) {
+        int r = key ? asprintf(ret_error, "line %zu, column %zu: duplicate key \"%s\"", n->start_mark.line + 1,
+                               n->start_mark.column + 1, key)
+                    : asprintf(ret_error, "line %zu, column %zu: nested too deeply", n->start_mark.line + 1,
+                               n->start_mark.column + 1);
+        if (r < 0)
+                *ret_error = NULL;
+        return -EINVAL;
+}
+
+typedef struct KeyRef {
+        const char *key;
+        const yaml_node_t *node;
+} KeyRef;
+
+static int cmp_keyref(const void *a, const void *b) {
+        const KeyRef *x = a, *y = b;
+        int c = strcmp(x->key, y->key);
+        /* equal keys in document order, so that the second one is reported */
+        return c ? c : (x->node->start_mark.index > y->node->start_mark.index) - (x->node->start_mark.index < y->node->start_mark.index);
+}
+
+/* Duplicate keys of one mapping, found by sorting them: n log n, not n². */
+static int mapping_duplicates(yaml_document_t *d, yaml_node_t *n, char **ret_error) {
+        size_t count = (size_t) (n->data.mapping.pairs.top - n->data.mapping.pairs.start), k = 0;
+        _cleanup_free_ KeyRef *keys = NULL;
+
+        if (count < 2)
+                return 0;
+        keys = calloc(count, sizeof(KeyRef));
+        if (!keys)
+                return -ENOMEM;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+                yaml_node_t *kn = yaml_document_get_node(d, p->key);
+                if (yamlutil_scalar(kn))
+                        keys[k++] = (KeyRef){ yamlutil_scalar(kn), kn };
+        }
+        qsort(keys, k, sizeof(KeyRef), cmp_keyref);
+        for (size_t i = 1; i < k; i++)
+                if (streq(keys[i - 1].key, keys[i].key))
+                        return dup_fail(ret_error, keys[i].node, keys[i].key);
+        return 0;
+}
+
+/*
+ * Every mapping of the document, each once: aliases make the document a graph in which a node may be
+ * reached many times over (an alias bomb reaches one exponentially often), so visited nodes are marked.
+ */
+static int check_duplicates(yaml_document_t *d, int id, unsigned depth, bool *seen, char **ret_error) {
+        yaml_node_t *n = yaml_document_get_node(d, id);
+        int r;
+
+        if (!n || seen[id])
+                return 0;
+        if (depth > YAML_MAX_DEPTH)
+                return dup_fail(ret_error, n, NULL);
+        seen[id] = true;
+        if (n->type == YAML_SEQUENCE_NODE) {
+                for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+                        r = check_duplicates(d, *i, depth + 1, seen, ret_error);
+                        if (r < 0)
+                                return r;
+                }
+        } else if (n->type == YAML_MAPPING_NODE) {
+                r = mapping_duplicates(d, n, ret_error);
+                if (r < 0)
+                        return r;
+                for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+                        r = check_duplicates(d, p->key, depth + 1, seen, ret_error);
+                        if (r >= 0)
+                                r = check_duplicates(d, p->value, depth + 1, seen, ret_error);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int yamlutil_check_duplicates(yaml_document_t *d, char **ret_error) {
+        size_t n = (size_t) (d->nodes.top - d->nodes.start);
+        _cleanup_free_ bool *seen = calloc(n + 1, sizeof(bool)); /* node ids are 1-based */
+
+        if (!seen)
+                return -ENOMEM;
+        return check_duplicates(d, 1, 0, seen, ret_error);
 }

@@ -172,6 +172,9 @@ START_TEST(test_errors) {
                 { "postgresql:\n  authentication:\n    superuser: {password: [x]}\n",
                   "f.yml: line 3, column 27: postgresql.authentication.superuser.password is not a string" },
                 { "a: [\n", "f.yml: line 2, column 1: did not find expected node content while parsing a flow node" },
+                /* Patroni (PyYAML) reads the last of two: what is changed might not be what it reads */
+                { "postgresql:\n  authentication:\n    replication: {sslmode: verify-full, sslmode: disable}\n",
+                  "f.yml: line 3, column 41: duplicate key \"sslmode\": Patroni would read only the last; keep one" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
                 HardenResult r = {};
