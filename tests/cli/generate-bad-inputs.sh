@@ -78,7 +78,7 @@ bad "DCS placeholder inside a value" 5 '/etc/patroni/config.yml.in:2:7: @DCS_CON
 new_root; printf 'scope: "@VERSION@-@CLUSTER@"\n@DCS_CONFIG@\n' >"$R/etc/patroni/config.yml.in"
 bad "template missing required keys" 5 '/etc/patroni/config.yml.in: the rendered configuration for 15/main is invalid: "name" is missing or empty' - -- 15 main
 new_root; sed 's/^scope:.*/&\nscope: again/' "$TEMPLATE" >"$R/etc/patroni/config.yml.in"
-bad "template with a duplicate key" 5 '/etc/patroni/config.yml.in: the rendered configuration for 15/main is invalid: line 6, column 1: duplicate key "scope"' - -- 15 main
+bad "template with a duplicate key" 5 '/etc/patroni/config.yml.in: the rendered configuration for 15/main is invalid: line 2, column 1: duplicate key "scope": Patroni would read only the last; keep one' - -- 15 main
 new_root; rm "$R/etc/patroni/config.yml.in"; mkdir "$R/etc/patroni/config.yml.in"
 bad "template is a directory" 5 '/etc/patroni/config.yml.in: cannot read: is a directory' - -- 15 main
 new_root; rm "$R/etc/patroni/config.yml.in"; mkfifo "$R/etc/patroni/config.yml.in"
