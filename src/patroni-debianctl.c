@@ -126,12 +126,12 @@ static int open_root(const Globals *g) {
 
 /* Is the vip-manager that dpkg installed a 1.x (Debian 12's 1.0.2, etcd's v2 API only)? Asked of dpkg-query. */
 static bool vip_manager_v1(const char *root) {
-        char admindir[PATH_MAX], version[64] = "";
+        char rootopt[PATH_MAX], version[64] = "";
         int pipefd[2], status;
         ssize_t n = 0;
         pid_t pid;
 
-        snprintf(admindir, sizeof(admindir), "--admindir=%s/var/lib/dpkg", streq(root, "/") ? "" : root);
+        snprintf(rootopt, sizeof(rootopt), "--root=%s", root); /* dpkg's database below it */
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return false;
         fflush(stdout);
@@ -141,7 +141,7 @@ static bool vip_manager_v1(const char *root) {
                 int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
                 if (null >= 0)
                         dup2(null, STDERR_FILENO);
-                execlp("dpkg-query", "dpkg-query", admindir, "-W", "-f=${Status} ${Version}", "vip-manager", (char *) NULL);
+                execlp("dpkg-query", "dpkg-query", rootopt, "-W", "-f=${Status} ${Version}", "vip-manager", (char *) NULL);
                 _exit(127);
         }
         close(pipefd[1]);
