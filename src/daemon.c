@@ -336,11 +336,13 @@ static void begin_stop(Daemon *d, int signum) {
         log_info("Received %s, stopping; Patroni units keep running.", strsignal(signum));
         (void) sd_notify(0, "STOPPING=1");
         d->stopping = true;
-        /* A second signal ends the process at once, whatever it is doing. */
-        ev_signal_stop(d->loop, &d->sig_term);
-        ev_signal_stop(d->loop, &d->sig_int);
+        /* A second signal ends the process at once, whatever it is doing. The default action first:
+         * ev_signal_stop() unblocks the signal, and one pending then must not meet a SIG_IGN inherited
+         * from a shell that started the daemon in the background (it ignores SIGINT for such jobs). */
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
+        ev_signal_stop(d->loop, &d->sig_term);
+        ev_signal_stop(d->loop, &d->sig_int);
         sigset_t ss;
         sigprocmask(SIG_UNBLOCK, stop_signals(&ss), NULL);
         ev_break(d->loop, EVBREAK_ALL);
