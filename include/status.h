@@ -17,6 +17,8 @@ typedef struct StatusRow {
         char unit[32];      /* the Patroni unit's ActiveState, "-" without a bus */
         char patroni[64];   /* "Leader running", "Replica streaming", ..., "-" if unreachable */
         char patroni_error[256]; /* why it is "-" when the member was asked ("certificate verify failed", ...) */
+        char handover[40];  /* a handover to Patroni is pending: "pending" or the helper's last step; "" if not
+                             * (or not readable by this user) */
         char api[300];      /* REST API host:port from the configuration, "" if unknown */
         bool api_tls;
         char api_cafile[256]; /* whom to trust for it, "" for the system's CAs */

@@ -22,6 +22,10 @@ START_TEST(test_collect) {
         tmp_write(root, "etc/patroni/16-replica.yml", "scope: y\npostgresql:\n  listen: '*:5440'\n");
         tmp_write(root, "etc/patroni/dcs.yml", "etcd3:\n  host: 127.0.0.1:2379\n");
         tmp_write(root, "etc/patroni/patroni-debiand.yml", "exclude: [\"9.6/*\"]\n");
+        /* A handover pending for 15/main, at the helper's step "roles"; one for 15/bare not begun; a step
+         * that is not a step's shape is not shown. */
+        tmp_write(root, "var/lib/patroni-debiand/takeover/15-main", "TAKEOVER_VERSION=15\nTAKEOVER_STEP=roles\n");
+        tmp_write(root, "var/lib/patroni-debiand/takeover/15-bare", "TAKEOVER_VERSION=15\nTAKEOVER_STEP=a b\n");
 
         int rootfd = tmp_rootfd(root);
         ck_assert_int_ge(settings_load(rootfd, "/etc/patroni/patroni-debiand.yml", &s, &error), 0);
@@ -33,10 +37,13 @@ START_TEST(test_collect) {
         ck_assert_str_eq(rows[1].cluster, "bare");
         ck_assert_str_eq(rows[1].config, "none");
         ck_assert_int_eq(rows[1].port, 5434);
+        ck_assert_str_eq(rows[1].handover, "pending");
         ck_assert_str_eq(rows[2].cluster, "main");
         ck_assert_str_eq(rows[2].config, "generated");
         ck_assert_str_eq(rows[2].api, "10.0.0.1:8009");
         ck_assert(rows[2].api_tls);
+        ck_assert_str_eq(rows[2].handover, "roles");
+        ck_assert_str_eq(rows[3].handover, "");
         ck_assert_str_eq(rows[3].version, "16");
         ck_assert_str_eq(rows[3].config, "admin");
         ck_assert_int_eq(rows[3].port, 5440); /* from the configuration: no cluster to say */
@@ -52,7 +59,7 @@ END_TEST
 START_TEST(test_print) {
         StatusRow rows[2] = {
                 { .version = "15", .cluster = "main", .port = 5432, .config = "generated", .unit = "active",
-                  .patroni = "Leader running" },
+                  .patroni = "Leader running", .handover = "roles" },
                 { .version = "15", .cluster = "x\"y", .port = 0, .config = "none", .unit = "-", .patroni = "-",
                   .patroni_error = "no answer\n" },
         };
@@ -63,16 +70,18 @@ START_TEST(test_print) {
         status_print_json(f, rows, 2);
         fclose(f);
         ck_assert_str_eq(buf, "[{\"version\": \"15\", \"cluster\": \"main\", \"port\": 5432, \"config\": \"generated\", "
-                              "\"unit\": \"active\", \"patroni\": \"Leader running\", \"patroni_error\": null},\n"
+                              "\"unit\": \"active\", \"patroni\": \"Leader running\", \"patroni_error\": null, "
+                              "\"handover\": \"roles\"},\n"
                               " {\"version\": \"15\", \"cluster\": \"x\\\"y\", \"port\": null, \"config\": \"none\", "
-                              "\"unit\": null, \"patroni\": null, \"patroni_error\": \"no answer\\u000a\"}]\n");
+                              "\"unit\": null, \"patroni\": null, \"patroni_error\": \"no answer\\u000a\", "
+                              "\"handover\": null}]\n");
         free(buf);
         f = open_memstream(&buf, &size);
         status_print_table(f, rows, 2);
         fclose(f);
-        ck_assert_str_eq(buf, "Ver Cluster Port  Config    Unit   Patroni\n"
-                              "15  main    5432  generated active Leader running\n"
-                              "15  x\"y     -     none      -      -\n");
+        ck_assert_str_eq(buf, "Ver Cluster Port  Config             Unit   Patroni\n"
+                              "15  main    5432  generated+handover active Leader running\n"
+                              "15  x\"y     -     none               -      -\n");
         free(buf);
 
         /* What a member answered is anyone's text: C0, DEL and C1 controls are escaped in the table. */

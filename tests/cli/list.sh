@@ -108,6 +108,15 @@ check "--json: the same rows" "15 main 5432 generated None Leader running|15 my-
 for r in json.load(sys.stdin):
     if r["cluster"] in ("main", "my-db"):  # (15/forged: json.dumps escapes it)
         print(r["version"], r["cluster"], r["port"], r["config"], r["unit"], r["patroni"], end="|")' <<<"$json")"
+# A handover pending for 15/my-db (the mark as the daemon writes it, at the helper's step "roles"): Patroni
+# may already say Leader, the cluster is not Patroni's yet.
+mkdir -p -m 700 "$R/var/lib/patroni-debiand" "$R/var/lib/patroni-debiand/takeover"
+printf 'TAKEOVER_VERSION=15\nTAKEOVER_NAME=my-db\nTAKEOVER_STEP=roles\n' >"$R/var/lib/patroni-debiand/takeover/15-my-db"
+check "a handover pending: +handover in the table, its last step in --json" "15 my-db 5433 admin+handover - Replica streaming|roles None" \
+        "$(row() { "$CTL" --root "$R" list | awk '$2 == "my-db" { $1 = $1; print }'; }; row)|$("$CTL" --root "$R" list --json |
+                /usr/bin/python3 -c 'import json,sys
+rows = {r["cluster"]: r for r in json.load(sys.stdin)}
+print(rows["my-db"]["handover"], rows["main"]["handover"])')"
 out=$("$CTL" --root "$R" list --frob 2>&1); rc=$?
 check "list: an unknown option" "2 patroni-debianctl: error: list: unexpected argument \"--frob\" (only --json)" "$rc $out"
 
@@ -115,6 +124,7 @@ if is_root && id nobody >/dev/null 2>&1; then
         chmod 755 "$R"
         out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" --root "$R" list 2>&1); rc=$?
         check "as an unprivileged user: what it may read" "0 15 main 5432 present - -" "$rc $(awk '$2 == "main" { $1 = $1; print }' <<<"$out")"
+        check "... and no handover (root's mark)" "15 my-db 5433 admin - Replica streaming" "$(awk '$2 == "my-db" { $1 = $1; print }' <<<"$out")"
 else
         skip "list as an unprivileged user (needs root to switch)"
 fi
