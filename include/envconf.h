@@ -32,10 +32,12 @@ typedef struct EnvDefault {
  * Add KEY=VALUE for each of DEFAULTS that env.conf does not set yet, as one atomic rewrite that keeps its
  * bytes, root:root 0600, under the lock every writer of env.conf takes (flock on /etc/patroni). Refuses to
  * add to a file that is not root's or that others can read or write (*RET_ERROR says which and what to
- * do); with nothing to add, the file is only read.
- * Returns how many were added; *RET_ADDED (if not NULL) gets their keys, comma-separated.
+ * do, or which keys could not be written and why); with nothing to add, the file is only read.
+ * Returns how many were added; *RET_ADDED (if not NULL) gets their keys, comma-separated, and *RET_ENV (if
+ * not NULL) what the file then sets, as envconf_read would give it (env.conf is read once, under the lock).
  */
-int envconf_add_missing(int rootfd, const EnvDefault *defaults, size_t n, char **ret_added, char **ret_error);
+int envconf_add_missing(int rootfd, const EnvDefault *defaults, size_t n, char **ret_added, char ***ret_env,
+                        char **ret_error);
 
 /* The REST API's credentials (PATRONI_RESTAPI_USERNAME and _PASSWORD): added where missing, as above. */
 int envconf_ensure_restapi(int rootfd, char **ret_added, char **ret_error);

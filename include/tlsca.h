@@ -40,12 +40,13 @@ typedef struct TlsCaHost {
         uid_t uid; /* owner of the files; and postgres's group for the key (chown only if CHOWN) */
         gid_t key_gid;
         bool chown;
+        const char *seed; /* env.conf's TLSCA_SEED_KEY as the caller read it, or NULL: read (and added) here */
 } TlsCaHost;
 
 /*
- * Make sure TLS_DIR holds the CA certificate for env.conf's seed (added to env.conf first if missing) and a
- * host certificate signed by it that covers HOST's names and addresses and is valid for more than
- * TLSCA_RENEW_DAYS; what is missing, stale or does not match is made again. Returns 1 if anything was
+ * Make sure TLS_DIR holds the CA certificate for the seed (HOST's, else env.conf's, added to it first if
+ * missing) and a host certificate signed by it that covers HOST's names and addresses and is valid for more
+ * than TLSCA_RENEW_DAYS; what is missing, stale or does not match is made again. Returns 1 if anything was
  * written (*RET_WHAT says what), 0 if all was in place; -errno with *RET_ERROR naming the file.
  */
 int tlsca_ensure(int rootfd, const TlsCaHost *host, char **ret_what, char **ret_error);

@@ -64,6 +64,19 @@ static char **parse(char *text) {
         return env;
 }
 
+/* The variables in TEXT (SIZE bytes, no NUL line), parsed from a copy that is wiped after. */
+static char **parse_copy(const char *text, size_t size) {
+        char *copy = strndup(text, size);
+        char **env;
+
+        if (!copy)
+                return NULL;
+        env = parse(copy);
+        explicit_bzero(copy, size);
+        free(copy);
+        return env;
+}
+
 char **envconf_read(int rootfd, bool *ret_exists) {
         _cleanup_free_ char *text = NULL;
         size_t size;
@@ -102,53 +115,77 @@ static int random_secret(char *buf, size_t size) {
         return 0;
 }
 
-int envconf_add_missing(int rootfd, const EnvDefault *defaults, size_t n, char **ret_added, char **ret_error) {
+/* OLD (and its SIZE) as it was read, wiped and freed. */
+static void wipe(char *old, size_t size) {
+        if (old)
+                explicit_bzero(old, size);
+        free(old);
+}
+
+int envconf_add_missing(int rootfd, const EnvDefault *defaults, size_t n, char **ret_added, char ***ret_env,
+                        char **ret_error) {
         _cleanup_close_ int dirfd = -1;
-        _cleanup_free_ char *old = NULL, *added = NULL;
+        _cleanup_free_ char *added = NULL;
         _cleanup_(envconf_freep) char **env = NULL;
-        char *problem = NULL, *text = NULL;
+        char *old = NULL, *problem = NULL, *text = NULL;
         size_t old_size = 0, len, count = 0, i;
-        bool exists;
         FILE *f;
         int r;
 
         *ret_error = NULL;
         if (ret_added)
                 *ret_added = NULL;
+        if (ret_env)
+                *ret_env = NULL;
         dirfd = fs_open_in_root(rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
         if (dirfd < 0)
                 return dirfd;
         if (flock(dirfd, LOCK_EX) < 0) /* the takeover helper takes the same lock */
                 return negative_errno();
-        env = envconf_read(rootfd, &exists);
+        /* Read once, under the lock: what is there decides what is added, and what is handed back. */
+        r = fs_read_in_root(rootfd, PATRONI_ENV_CONF, true, &old, &old_size);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (old && fs_nul_line(old, old_size) > 0) {
+                wipe(old, old_size);
+                if (asprintf(ret_error, "%s holds a NUL byte; not adding secrets to it", PATRONI_ENV_CONF) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        env = old ? parse_copy(old, old_size) : NULL;
+        if (old && !env) {
+                wipe(old, old_size);
+                return -ENOMEM;
+        }
         for (i = 0; i < n && envconf_get(env, defaults[i].key); i++)
                 ;
-        if (i == n)
-                return 0; /* all there: nothing to write, whatever the file's mode (the daemon warns of that) */
+        if (i == n) {
+                /* All there: nothing to write, whatever the file's mode (the daemon warns of that). */
+                wipe(old, old_size);
+                if (ret_env)
+                        *ret_env = TAKE_PTR(env);
+                return 0;
+        }
 
         /* Secrets go only into a file only root can read and write. */
         r = fs_check_secret_file(rootfd, PATRONI_ENV_CONF, &problem);
         if (r != 0) {
+                wipe(old, old_size);
                 if (r > 0 && asprintf(ret_error, "not adding secrets to it: %s", problem) < 0)
                         *ret_error = NULL;
                 free(problem);
                 return r > 0 ? -EPERM : r;
         }
-        r = fs_read_in_root(rootfd, PATRONI_ENV_CONF, true, &old, &old_size);
-        if (r < 0 && r != -ENOENT)
-                return r;
-        if (old && fs_nul_line(old, old_size) > 0) {
-                if (asprintf(ret_error, "%s holds a NUL byte; not adding secrets to it", PATRONI_ENV_CONF) < 0)
-                        *ret_error = NULL;
-                return -EINVAL;
-        }
         f = open_memstream(&text, &len);
-        if (!f)
+        if (!f) {
+                wipe(old, old_size);
                 return -ENOMEM;
+        }
         if (old_size)
                 fwrite(old, 1, old_size, f);
         if (old_size && old[old_size - 1] != '\n')
                 fputc('\n', f);
+        wipe(old, old_size);
         for (i = 0; i < n; i++) {
                 char secret[SECRET_LEN + 1];
                 if (envconf_get(env, defaults[i].key))
@@ -174,13 +211,14 @@ int envconf_add_missing(int rootfd, const EnvDefault *defaults, size_t n, char *
                 free(text);
                 return -ENOMEM;
         }
-        if (count > 0)
-                r = fs_write_atomic(dirfd, "env.conf", text, len, 0600, 0, 0,
-                                    FS_WRITE_REPLACE | (geteuid() == 0 ? FS_WRITE_CHOWN : 0));
+        r = fs_write_atomic(dirfd, "env.conf", text, len, 0600, 0, 0,
+                            FS_WRITE_REPLACE | (geteuid() == 0 ? FS_WRITE_CHOWN : 0));
+        if (r < 0 && asprintf(ret_error, "cannot add %s: %s", added, fs_describe_error(r)) < 0)
+                *ret_error = NULL;
+        if (r >= 0 && ret_env && !(*ret_env = parse_copy(text, len)))
+                r = -ENOMEM;
         explicit_bzero(text, len);
         free(text);
-        if (old)
-                explicit_bzero(old, old_size);
         if (r < 0)
                 return r;
         if (ret_added)
@@ -193,5 +231,5 @@ int envconf_ensure_restapi(int rootfd, char **ret_added, char **ret_error) {
                 { "PATRONI_RESTAPI_USERNAME", ENVCONF_RESTAPI_USER },
                 { "PATRONI_RESTAPI_PASSWORD", NULL },
         };
-        return envconf_add_missing(rootfd, restapi, ELEMENTSOF(restapi), ret_added, ret_error);
+        return envconf_add_missing(rootfd, restapi, ELEMENTSOF(restapi), ret_added, NULL, ret_error);
 }

@@ -447,6 +447,11 @@ HardenTls gen_tls(const GenInputs *in) {
         return (HardenTls){ TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE };
 }
 
+/* Does the tls: setting name the admin's own files? */
+static bool own_tls(const GenHost *h) {
+        return h->tls.ca && h->tls.cert && h->tls.key;
+}
+
 /* ADDR (text) into LIST if it is an IP address not there yet. */
 static void add_address(char (*list)[INET6_ADDRSTRLEN], size_t *n, size_t max, const char *addr) {
         unsigned char buf[sizeof(struct in6_addr)];
@@ -458,29 +463,15 @@ static void add_address(char (*list)[INET6_ADDRSTRLEN], size_t *n, size_t max, c
         memcpy(list[(*n)++], addr, strlen(addr) + 1); /* it parsed: it fits */
 }
 
-int gen_host_prepare(const GenHost *h, const char *const *peers, size_t n_peers, char **ret_secrets, char **ret_tls,
-                     char **ret_error) {
-        _cleanup_free_ char *error = NULL;
-        int r;
-
-        *ret_secrets = *ret_tls = *ret_error = NULL;
-        r = envconf_ensure_restapi(h->rootfd, ret_secrets, &error);
-        if (r < 0) {
-                if (asprintf(ret_error, "%s: %s", PATRONI_ENV_CONF, error ? error : fs_describe_error(r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
-
-        return gen_host_tls(h, peers, n_peers, ret_tls, ret_error);
-}
-
-int gen_host_tls(const GenHost *h, const char *const *peers, size_t n_peers, char **ret_tls, char **ret_error) {
+/* Only the TLS files; SEED: env.conf's CA seed as the caller read it, or NULL. */
+static int host_tls(const GenHost *h, const char *const *peers, size_t n_peers, const char *seed, char **ret_tls,
+                    char **ret_error) {
         _cleanup_free_ char *error = NULL;
         int r;
 
         *ret_tls = *ret_error = NULL;
         const HardenTls *t = &h->tls;
-        if (t->ca && t->cert && t->key) {
+        if (own_tls(h)) {
                 /* The admin's: only checked. */
                 const char *files[][2] = { { "ca", t->ca }, { "cert", t->cert } };
                 for (size_t i = 0; i < ELEMENTSOF(files); i++) {
@@ -516,9 +507,47 @@ int gen_host_tls(const GenHost *h, const char *const *peers, size_t n_peers, cha
                 list[i] = addrs[i];
         list[n] = NULL;
         TlsCaHost ca = { .hostname = h->hostname, .addresses = list, .n_addresses = n, .uid = 0,
-                         .key_gid = h->postgres_gid, .chown = h->chown };
+                         .key_gid = h->postgres_gid, .chown = h->chown, .seed = seed };
         r = tlsca_ensure(h->rootfd, &ca, ret_tls, ret_error);
         return r < 0 ? r : 0;
+}
+
+int gen_host_prepare(const GenHost *h, const char *const *peers, size_t n_peers, char **ret_secrets, char **ret_tls,
+                     char **ret_error) {
+        /* One read and at most one rewrite of env.conf: the REST API's credentials, and the CA's seed unless
+         * the tls: setting names the admin's files. */
+        static const EnvDefault keys[] = {
+                { "PATRONI_RESTAPI_USERNAME", ENVCONF_RESTAPI_USER },
+                { "PATRONI_RESTAPI_PASSWORD", NULL },
+                { TLSCA_SEED_KEY, NULL },
+        };
+        _cleanup_(envconf_freep) char **env = NULL;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        *ret_secrets = *ret_tls = *ret_error = NULL;
+        r = envconf_add_missing(h->rootfd, keys, ELEMENTSOF(keys) - own_tls(h), ret_secrets, &env, &error);
+        if (r < 0) {
+                if (asprintf(ret_error, "%s: %s", PATRONI_ENV_CONF, error ? error : fs_describe_error(r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        /* The seed (last, so the end of the list) is said with the TLS files it made, not as the REST API's. */
+        char *seed_added = *ret_secrets ? strstr(*ret_secrets, TLSCA_SEED_KEY) : NULL;
+        if (seed_added) {
+                *seed_added = 0;
+                if (seed_added >= *ret_secrets + 2)
+                        seed_added[-2] = 0; /* ", " */
+                if (!**ret_secrets) {
+                        free(*ret_secrets);
+                        *ret_secrets = NULL;
+                }
+        }
+        return host_tls(h, peers, n_peers, own_tls(h) ? NULL : envconf_get(env, TLSCA_SEED_KEY), ret_tls, ret_error);
+}
+
+int gen_host_tls(const GenHost *h, const char *const *peers, size_t n_peers, char **ret_tls, char **ret_error) {
+        return host_tls(h, peers, n_peers, NULL, ret_tls, ret_error);
 }
 
 int gen_host_init(int rootfd, const HardenTls *tls, GenHost *ret, char **ret_error) {

@@ -319,27 +319,25 @@ int tlsca_ensure(int rootfd, const TlsCaHost *h, char **ret_what, char **ret_err
         _cleanup_x509_ X509 *ca = NULL;
         _cleanup_close_ int dirfd = -EBADF;
         size_t ca_size, old_size = 0;
-        char **env;
+        _cleanup_(envconf_freep) char **env = NULL;
         bool wrote_ca = false;
         int r;
 
         *ret_what = *ret_error = NULL;
-        r = envconf_add_missing(rootfd, seed_default, ELEMENTSOF(seed_default), &added, ret_error);
-        if (r < 0) {
-                if (!*ret_error && asprintf(ret_error, "cannot add %s to %s: %s", TLSCA_SEED_KEY,
-                                            PATRONI_DIR "/env.conf", fs_describe_error(r)) < 0)
-                        *ret_error = NULL;
-                return r;
+        const char *seed = h->seed;
+        if (!seed) {
+                r = envconf_add_missing(rootfd, seed_default, ELEMENTSOF(seed_default), &added, &env, ret_error);
+                if (r < 0) {
+                        _cleanup_free_ char *error = TAKE_PTR(*ret_error);
+                        return fail(ret_error, "%s: %s", PATRONI_DIR "/env.conf",
+                                    error ?: fs_describe_error(r)), r;
+                }
+                seed = envconf_get(env, TLSCA_SEED_KEY);
         }
-        env = envconf_read(rootfd, &(bool){ false });
-        const char *seed = env ? envconf_get(env, TLSCA_SEED_KEY) : NULL;
-        if (!seed || strlen(seed) < SEED_MIN) {
-                envconf_free(env);
+        if (!seed || strlen(seed) < SEED_MIN)
                 return fail(ret_error, "%s: %s is shorter than %d characters; remove it to have a new one made",
                             PATRONI_DIR "/env.conf", TLSCA_SEED_KEY, SEED_MIN);
-        }
         cakey = ca_key(seed);
-        envconf_free(env);
         if (!cakey || !(ca = ca_cert(cakey)) || pem_of(write_x509, ca, &ca_pem, &ca_size) < 0)
                 return -ENOMEM;
 

@@ -128,7 +128,7 @@ int upgrade_config(int rootfd, const char *name, const UpgradeOptions *o, Upgrad
         /* 2. Its secrets, before the file that no longer holds them. */
         if (n_add > 0) {
                 _cleanup_free_ char *added = NULL;
-                r = envconf_add_missing(rootfd, add, n_add, &added, &error);
+                r = envconf_add_missing(rootfd, add, n_add, &added, NULL, &error);
                 if (r < 0)
                         return fail(ret_error, r, "%s: %s (%s unchanged; its backup is %s)", PATRONI_DIR "/env.conf",
                                     error ? error : fs_describe_error(r), path, ret->backup);

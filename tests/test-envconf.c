@@ -51,7 +51,7 @@ START_TEST(test_add_missing) {
         char path[4200];
 
         /* no file: made, root-only */
-        ck_assert_int_eq(envconf_add_missing(rootfd, defaults, 2, &added, &error), 2);
+        ck_assert_int_eq(envconf_add_missing(rootfd, defaults, 2, &added, NULL, &error), 2);
         ck_assert_str_eq(added, "K1, K2");
         free(added);
         text = tmp_read(root, "etc/patroni/env.conf");
@@ -61,15 +61,23 @@ START_TEST(test_add_missing) {
         snprintf(path, sizeof(path), "%s/etc/patroni/env.conf", root);
         ck_assert_int_eq(stat(path, &st), 0);
         ck_assert_uint_eq(st.st_mode & 07777, 0600);
-        /* all there: nothing added, nothing rewritten */
-        ck_assert_int_eq(envconf_add_missing(rootfd, defaults, 2, &added, &error), 0);
+        /* all there: nothing added, nothing rewritten; what the file sets handed back all the same */
+        char **env = NULL;
+        ck_assert_int_eq(envconf_add_missing(rootfd, defaults, 2, &added, &env, &error), 0);
         ck_assert_ptr_null(added);
+        ck_assert_str_eq(envconf_get(env, "K1"), "fixed");
+        ck_assert_uint_eq(strlen(envconf_get(env, "K2")), 32);
+        envconf_free(env);
 
         /* an admin's file without a final newline: kept byte for byte, the line added after it */
         write_env("# mine\nK1=\"theirs\"", 0600);
-        ck_assert_int_eq(envconf_add_missing(rootfd, defaults, 2, NULL, &error), 1);
+        ck_assert_int_eq(envconf_add_missing(rootfd, defaults, 2, NULL, &env, &error), 1);
         text = tmp_read(root, "etc/patroni/env.conf");
         ck_assert(strncmp(text, "# mine\nK1=\"theirs\"\nK2=", 22) == 0);
+        /* the variables as written: the admin's kept, the new one as in the file */
+        ck_assert_str_eq(envconf_get(env, "K1"), "theirs");
+        ck_assert(strncmp(strstr(text, "K2=") + 3, envconf_get(env, "K2"), 32) == 0);
+        envconf_free(env);
         free(text);
 }
 END_TEST
@@ -81,12 +89,12 @@ START_TEST(test_refused) {
         if (geteuid() != 0)
                 return; /* a file not root's is refused: only root can make one that is */
         write_env("A=1\n", 0640 | 0020); /* group-writable */
-        ck_assert_int_eq(envconf_add_missing(rootfd, d, 1, NULL, &error), -EPERM);
+        ck_assert_int_eq(envconf_add_missing(rootfd, d, 1, NULL, NULL, &error), -EPERM);
         ck_assert_str_eq(error, "not adding secrets to it: /etc/patroni/env.conf is writable by its group (mode 0660): "
                                 "chmod 600 /etc/patroni/env.conf");
         free(error);
         write_env("A=1\n", 0604);
-        ck_assert_int_eq(envconf_add_missing(rootfd, d, 1, NULL, &error), -EPERM);
+        ck_assert_int_eq(envconf_add_missing(rootfd, d, 1, NULL, NULL, &error), -EPERM);
         free(error);
         char *text = tmp_read(root, "etc/patroni/env.conf");
         ck_assert_str_eq(text, "A=1\n"); /* untouched */

@@ -149,7 +149,7 @@ mounted() {
 }
 new_root
 mounted "read-only /etc/patroni, before its first configuration: the CA's seed cannot be added" 6 \
-        'cannot add PATRONI_DEBIAND_CA_SEED to /etc/patroni/env.conf: Read-only file system' \
+        '/etc/patroni/env.conf: cannot add PATRONI_DEBIAND_CA_SEED: Read-only file system' \
         "config.yml.in dcs.yml env.conf " \
         'mount --bind "$0/etc/patroni" "$0/etc/patroni" && mount -o remount,bind,ro "$0/etc/patroni"'
 # With the host's TLS files in place (an earlier configuration made them), the configuration's own write fails.
