@@ -124,33 +124,60 @@ static int open_root(const Globals *g) {
 }
 
 
-/* Is the vip-manager that dpkg installed a 1.x (Debian 12's 1.0.2, etcd's v2 API only)? Asked of dpkg-query. */
-static bool vip_manager_v1(const char *root) {
-        char rootopt[PATH_MAX], version[64] = "";
+/*
+ * Run ARGV (found on PATH) with ENV's KEY=VALUE strings added to its environment (in the child only: never on
+ * a command line), its stdout (and stderr if MERGE_STDERR, else /dev/null) into *RET_OUT, NUL-terminated, at
+ * most 1 MiB. Returns the wait status, or -errno if it could not be run (127 from the child: not found).
+ */
+static int run_capture(const char *const argv[], char *const *env, bool merge_stderr, char **ret_out) {
+        _cleanup_free_ char *out = NULL;
         int pipefd[2], status;
-        ssize_t n = 0;
+        size_t len = 0;
         pid_t pid;
 
-        snprintf(rootopt, sizeof(rootopt), "--root=%s", root); /* dpkg's database below it */
+        *ret_out = NULL;
         if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return false;
+                return -errno;
         fflush(stdout);
         pid = fork();
         if (pid == 0) {
                 dup2(pipefd[1], STDOUT_FILENO);
-                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                if (null >= 0)
-                        dup2(null, STDERR_FILENO);
-                execlp("dpkg-query", "dpkg-query", rootopt, "-W", "-f=${Status} ${Version}", "vip-manager", (char *) NULL);
+                int err = merge_stderr ? pipefd[1] : open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (err >= 0)
+                        dup2(err, STDERR_FILENO);
+                for (char *const *e = env; e && *e; e++)
+                        putenv(*e);
+                execvp(argv[0], (char *const *) argv); /* exec does not write them */
                 _exit(127);
         }
         close(pipefd[1]);
-        if (pid > 0)
-                n = read(pipefd[0], version, sizeof(version) - 1);
+        for (; pid > 0;) {
+                char chunk[4096], *more;
+                ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
+                if (n <= 0 || len > 1024 * 1024 || !(more = realloc(out, len + (size_t) n + 1)))
+                        break;
+                out = more;
+                memcpy(out + len, chunk, (size_t) n);
+                len += (size_t) n;
+                out[len] = 0;
+        }
         close(pipefd[0]);
-        if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || n <= 0)
+        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+                return -errno;
+        *ret_out = TAKE_PTR(out);
+        return status;
+}
+
+/* Is the vip-manager that dpkg installed a 1.x (Debian 12's 1.0.2, etcd's v2 API only)? Asked of dpkg-query. */
+static bool vip_manager_v1(const char *root) {
+        char rootopt[PATH_MAX];
+        _cleanup_free_ char *version = NULL;
+
+        snprintf(rootopt, sizeof(rootopt), "--root=%s", root); /* dpkg's database below it */
+        const char *argv[] = { "dpkg-query", rootopt, "-W", "-f=${Status} ${Version}", "vip-manager", NULL };
+        int status = run_capture(argv, NULL, false, &version);
+        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !version)
                 return false;
-        version[n] = 0;
         /* "install ok installed 1.0.2-6+b2" */
         const char *v = startswith(version, "install ok installed ");
         return v && startswith(v, "1.");
@@ -454,39 +481,12 @@ static const char *classify(const char *line, const ValidateContext *v, char *wh
 
 /* patroni --validate-config FILE, with env.conf's variables as the unit would have them; output becomes findings. */
 static void validate_with_patroni(Findings *f, const char *file, const char *shown, const ValidateContext *v) {
-        int pipefd[2], status;
-        pid_t pid;
         _cleanup_free_ char *out = NULL;
-        size_t len = 0;
+        const char *argv[] = { "patroni", "--validate-config", file, NULL };
+        int status = run_capture(argv, v->env, true, &out);
 
-        if (pipe2(pipefd, O_CLOEXEC) < 0) {
-                finding(f, "error", "cannot run patroni --validate-config: %s", strerror(errno));
-                return;
-        }
-        fflush(stdout);
-        pid = fork();
-        if (pid == 0) {
-                dup2(pipefd[1], STDOUT_FILENO);
-                dup2(pipefd[1], STDERR_FILENO);
-                for (char **e = v->env; e && *e; e++)
-                        putenv(*e); /* in the child only: never on a command line */
-                execlp("patroni", "patroni", "--validate-config", file, (char *) NULL);
-                _exit(127);
-        }
-        close(pipefd[1]);
-        for (;;) {
-                char chunk[4096], *more;
-                ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
-                if (n <= 0 || len > 1024 * 1024 || !(more = realloc(out, len + (size_t) n + 1)))
-                        break;
-                out = more;
-                memcpy(out + len, chunk, (size_t) n);
-                len += (size_t) n;
-                out[len] = 0;
-        }
-        close(pipefd[0]);
-        if (pid < 0 || waitpid(pid, &status, 0) < 0) {
-                finding(f, "error", "cannot run patroni --validate-config: %s", strerror(errno));
+        if (status < 0) {
+                finding(f, "error", "cannot run patroni --validate-config: %s", strerror(-status));
                 return;
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
