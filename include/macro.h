@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,6 +17,17 @@
 #define STRINGIFY(x) STRINGIFY_(x)
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* *RET_ERROR = the message (NULL if out of memory for it); returns R: "return error_set(ret_error, -EINVAL, ...)". */
+_printf_(3, 4) static inline int error_set(char **ret_error, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return r;
+}
 
 /* Hand a pointer out of a scope whose cleanup would otherwise free it. */
 #define TAKE_PTR(p)                                  \

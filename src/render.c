@@ -69,16 +69,6 @@ const char *template_path(const Template *t) {
         return t->path;
 }
 
-_printf_(2, 3) static int fail(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
 /* A token has the placeholder's length, so line and column numbers stay those of the template. */
 static void make_token(const Template *t, int ph, size_t len, char *out) {
         memcpy(out, t->open, 2);
@@ -117,7 +107,7 @@ static int substitute_tokens(Template *t, const char *text, size_t size, char **
                 size_t j = i + 1;
 
                 if (ch == 0)
-                        return fail(ret_error, "%s:%u: NUL byte in template", t->path, line);
+                        return error_set(ret_error, -EINVAL, "%s:%u: NUL byte in template", t->path, line);
                 if (ch == '\n')
                         line++;
                 if (ch != '@') {
@@ -144,8 +134,9 @@ static int substitute_tokens(Template *t, const char *text, size_t size, char **
                         for (size_t k = 0; k < n_names; k++)
                                 snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s@%s@",
                                          k ? " " : "", names[k]);
-                        return fail(ret_error, "%s:%u: unknown placeholder @%.*s@ (known: %s)", t->path, line,
-                                    (int) (len - 2), text + i + 1, known);
+                        return error_set(ret_error, -EINVAL,
+                                         "%s:%u: unknown placeholder @%.*s@ (known: %s)", t->path, line,
+                                         (int) (len - 2), text + i + 1, known);
                 }
 
                 make_token(t, ph, len, out + o);
@@ -161,8 +152,9 @@ static int substitute_tokens(Template *t, const char *text, size_t size, char **
                                 e++;
                         if ((b == 0 || text[b - 1] == '\n') && (e == size || text[e] == '\n')) {
                                 if (dcs_line)
-                                        return fail(ret_error, "%s:%u: @DCS_CONFIG@ appears twice (first on line %u)",
-                                                    t->path, line, dcs_line);
+                                        return error_set(ret_error, -EINVAL,
+                                                         "%s:%u: @DCS_CONFIG@ appears twice (first on line %u)",
+                                                         t->path, line, dcs_line);
                                 dcs_line = line;
                                 memcpy(out + o, ": ~", 3);
                                 o += 3;
@@ -202,8 +194,8 @@ static int classify(Template *t, char **ret_error) {
 
                 if (e->type == YAML_MAPPING_START_EVENT || e->type == YAML_SEQUENCE_START_EVENT) {
                         if (depth == TEMPLATE_MAX_DEPTH)
-                                return fail(ret_error, "%s:%zu:%zu: nested too deeply", t->path,
-                                            e->start_mark.line + 1, e->start_mark.column + 1);
+                                return error_set(ret_error, -EINVAL, "%s:%zu:%zu: nested too deeply", t->path,
+                                                 e->start_mark.line + 1, e->start_mark.column + 1);
                         stack[depth].mapping = e->type == YAML_MAPPING_START_EVENT;
                         stack[depth].key_next = true;
                         depth++;
@@ -220,9 +212,9 @@ static int classify(Template *t, char **ret_error) {
                 if (!is_key || !streq((const char *) e->data.scalar.value, dcs_token) || !v ||
                     v->type != YAML_SCALAR_EVENT || !streq((const char *) v->data.scalar.value, "~") ||
                     t->events.ev[i].data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-                        return fail(ret_error,
-                                    "%s:%zu:%zu: @DCS_CONFIG@ must stand alone on its line, where a mapping key could be",
-                                    t->path, e->start_mark.line + 1, e->start_mark.column + 1);
+                        return error_set(ret_error, -EINVAL,
+                                         "%s:%zu:%zu: @DCS_CONFIG@ must stand alone on its line, where a mapping key could be",
+                                         t->path, e->start_mark.line + 1, e->start_mark.column + 1);
                 t->flags[i] |= EV_DCS_KEY;
         }
         return 0;
@@ -328,12 +320,14 @@ static int env_parse(Template *t, const char *text, char **ret_error) {
                         continue;
                 k = env_key(line, &n);
                 if (!k)
-                        return fail(ret_error, "%s:%u: expected KEY=\"value\" (the environment format vip-manager reads)",
-                                    t->path, lineno);
+                        return error_set(ret_error, -EINVAL,
+                                         "%s:%u: expected KEY=\"value\" (the environment format vip-manager reads)",
+                                         t->path, lineno);
                 int r = env_value(k + n + 1, &value);
                 if (r == -EINVAL)
-                        return fail(ret_error, "%s:%u: the value of %.*s: an unterminated quote, or text after it",
-                                    t->path, lineno, (int) n, k);
+                        return error_set(ret_error, -EINVAL,
+                                         "%s:%u: the value of %.*s: an unterminated quote, or text after it",
+                                         t->path, lineno, (int) n, k);
                 if (r < 0)
                         return r;
         }
@@ -382,7 +376,8 @@ static int env_render(const Template *t, const char *const *values, FILE *f, cha
                 char key[128];
                 snprintf(key, sizeof(key), "%.*s", (int) (n < sizeof(key) ? n : sizeof(key) - 1), k);
                 if (template_env_quote(f, key, out) < 0)
-                        return fail(ret_error, "%s: the value for %s would hold a control character", t->path, key);
+                        return error_set(ret_error, -EINVAL,
+                                         "%s: the value for %s would hold a control character", t->path, key);
         }
         return 0;
 }
@@ -407,7 +402,7 @@ int template_parse(const char *path, const char *text, size_t size, TemplateKind
                 return -ENOMEM;
         if (kind == TEMPLATE_VIP && env_format(text)) {
                 if (strlen(text) != size)
-                        return fail(ret_error, "%s: holds a NUL byte", path);
+                        return error_set(ret_error, -EINVAL, "%s: holds a NUL byte", path);
                 r = env_parse(t, text, ret_error);
                 if (r < 0)
                         return r;
@@ -415,7 +410,7 @@ int template_parse(const char *path, const char *text, size_t size, TemplateKind
                 return 0;
         }
         if (pick_marks(t, text) < 0)
-                return fail(ret_error, "%s: template text clashes with every internal marker", path);
+                return error_set(ret_error, -EINVAL, "%s: template text clashes with every internal marker", path);
         r = yamlutil_resolver_init(&t->resolver);
         if (r < 0)
                 return r;
@@ -426,7 +421,7 @@ int template_parse(const char *path, const char *text, size_t size, TemplateKind
 
         r = yamlutil_events_parse(subst, strlen(subst), &t->events, &err);
         if (r == -EINVAL)
-                return fail(ret_error, "%s:%zu:%zu: %s", path, err.line, err.column, err.message);
+                return error_set(ret_error, -EINVAL, "%s:%zu:%zu: %s", path, err.line, err.column, err.message);
         if (r < 0)
                 return r;
 
@@ -434,11 +429,11 @@ int template_parse(const char *path, const char *text, size_t size, TemplateKind
                 if (t->events.ev[i].type == YAML_DOCUMENT_START_EVENT)
                         docs++;
         if (docs != 1)
-                return fail(ret_error, "%s: holds %zu YAML documents, expected one", path, docs);
+                return error_set(ret_error, -EINVAL, "%s: holds %zu YAML documents, expected one", path, docs);
         if (t->events.n < 3 || t->events.ev[2].type != YAML_MAPPING_START_EVENT)
-                return fail(ret_error, "%s:%zu:%zu: the template must be a YAML mapping", path,
-                            t->events.n >= 3 ? t->events.ev[2].start_mark.line + 1 : 1,
-                            t->events.n >= 3 ? t->events.ev[2].start_mark.column + 1 : 1);
+                return error_set(ret_error, -EINVAL, "%s:%zu:%zu: the template must be a YAML mapping", path,
+                                 t->events.n >= 3 ? t->events.ev[2].start_mark.line + 1 : 1,
+                                 t->events.n >= 3 ? t->events.ev[2].start_mark.column + 1 : 1);
 
         r = classify(t, ret_error);
         if (r < 0)
@@ -556,7 +551,8 @@ int template_render(const Template *t, const char *const *values, const YamlEven
         const char *const *names = kind_names(t->kind, &n_names);
         for (size_t i = 0; i < n_names; i++)
                 if (values[i] && !yamlutil_utf8_valid(values[i]))
-                        return fail(ret_error, "%s: the value for @%s@ is not valid UTF-8", t->path, names[i]);
+                        return error_set(ret_error, -EINVAL,
+                                         "%s: the value for @%s@ is not valid UTF-8", t->path, names[i]);
         if (t->env_text) {
                 size_t size = 0;
                 char *out = NULL;
@@ -589,8 +585,9 @@ int template_render(const Template *t, const char *const *values, const YamlEven
 
                 if (t->flags[i] & EV_DCS_KEY) {
                         if (!dcs || dcs->n == 0) {
-                                r = fail(ret_error, "%s: has @DCS_CONFIG@ but no DCS configuration was given",
-                                         t->path);
+                                r = error_set(ret_error, -EINVAL,
+                                              "%s: has @DCS_CONFIG@ but no DCS configuration was given",
+                                              t->path);
                                 break;
                         }
                         for (size_t j = 0; j < dcs->n && r >= 0; j++)
@@ -604,7 +601,7 @@ int template_render(const Template *t, const char *const *values, const YamlEven
         if (r >= 0 && !yaml_emitter_flush(&em))
                 r = -ENOMEM;
         if (r == -EINVAL && !*ret_error)
-                r = fail(ret_error, "%s: cannot emit YAML: %s", t->path, strna(em.problem));
+                r = error_set(ret_error, -EINVAL, "%s: cannot emit YAML: %s", t->path, strna(em.problem));
         yaml_emitter_delete(&em);
         if (r < 0) {
                 free(o.data);
@@ -642,13 +639,13 @@ int template_vip_env_from_yaml(const char *path, const char *yaml, size_t size, 
         *ret_error = NULL;
         r = yamlutil_load_bounded(yaml, size, &d, &err);
         if (r == -EINVAL)
-                return fail(ret_error, "%s:%zu:%zu: %s", path, err.line, err.column, err.message);
+                return error_set(ret_error, -EINVAL, "%s:%zu:%zu: %s", path, err.line, err.column, err.message);
         if (r < 0)
                 return r;
         yaml_node_t *root = yaml_document_get_root_node(&d);
         if (!root || root->type != YAML_MAPPING_NODE) {
                 yaml_document_delete(&d);
-                return fail(ret_error, "%s: the VIP template must be a mapping", path);
+                return error_set(ret_error, -EINVAL, "%s: the VIP template must be a mapping", path);
         }
         f = open_memstream(&out, &out_size);
         if (!f) {
@@ -665,14 +662,14 @@ int template_vip_env_from_yaml(const char *path, const char *yaml, size_t size, 
                 size_t jsize = 0;
 
                 if (!k || !k[0] || strlen(k) > sizeof(key) - 5) {
-                        r = fail(ret_error, "%s: a key that is no vip-manager setting", path);
+                        r = error_set(ret_error, -EINVAL, "%s: a key that is no vip-manager setting", path);
                         break;
                 }
                 /* vip-manager's environment names: VIP_ and the key in capitals, '-' as '_' */
                 for (size_t i = 0; k[i] && r >= 0; i++) {
                         char c = k[i] == '-' ? '_' : k[i] >= 'a' && k[i] <= 'z' ? (char) (k[i] - 32) : k[i];
                         if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-                                r = fail(ret_error, "%s: \"%s\" is no vip-manager setting", path, k);
+                                r = error_set(ret_error, -EINVAL, "%s: \"%s\" is no vip-manager setting", path, k);
                         key[4 + i] = c;
                         key[5 + i] = 0;
                 }
@@ -691,11 +688,12 @@ int template_vip_env_from_yaml(const char *path, const char *yaml, size_t size, 
                                 fprintf(j, "%s%s", it > v->data.sequence.items.start ? "," : "", e ? e : "");
                         }
                 else
-                        r = fail(ret_error, "%s: %s: expected a value or a list", path, k);
+                        r = error_set(ret_error, -EINVAL, "%s: %s: expected a value or a list", path, k);
                 if (fclose(j) != 0 && r >= 0)
                         r = -ENOMEM;
                 if (r >= 0 && template_env_quote(f, key, joined) < 0)
-                        r = fail(ret_error, "%s: the value of %s would hold a control character", path, k);
+                        r = error_set(ret_error, -EINVAL,
+                                      "%s: the value of %s would hold a control character", path, k);
         }
         yaml_document_delete(&d);
         if (fclose(f) != 0 && r >= 0)

@@ -38,15 +38,6 @@ static void pkey_freep(EVP_PKEY **k) {
 #define _cleanup_x509_ _cleanup_(x509_freep)
 #define _cleanup_pkey_ _cleanup_(pkey_freep)
 
-_printf_(2, 3) static int fail(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
 /*
  * The CA's key: a P-256 private key whose scalar is HKDF-SHA256 of the seed (48 bytes, reduced into
  * [1, order-1]: no bias worth the name), its public point computed from it. ECDSA, not Ed25519: libpq's
@@ -298,9 +289,10 @@ static int ours_or_absent(int rootfd, const char *path, bool issuer, char **ret_
                 snprintf(what, sizeof(what), "%s %s", issuer ? "issued by" : "for", cn);
         else
                 snprintf(what, sizeof(what), "no certificate");
-        fail(ret_error, "%s is not one of this package's certificates (%s): move it away to have it made, or name "
-                        "your own files with the tls: setting of " PATRONI_DIR "/patroni-debiand.yml", path, what);
-        return -EPERM;
+        return error_set(ret_error, -EPERM,
+                         "%s is not one of this package's certificates (%s): move it away to have it made, or name "
+                         "your own files with the tls: setting of " PATRONI_DIR "/patroni-debiand.yml",
+                         path, what);
 }
 
 static int write_tls_file(int dirfd, const char *name, const char *data, size_t size, mode_t mode, uid_t uid,
@@ -308,7 +300,7 @@ static int write_tls_file(int dirfd, const char *name, const char *data, size_t 
         int r = fs_write_atomic(dirfd, name, data, size, mode, uid, gid,
                                 FS_WRITE_REPLACE | (chown ? FS_WRITE_CHOWN : 0));
         if (r < 0)
-                return fail(ret_error, "cannot write %s/%s: %s", TLS_DIR, name, strerror(-r)), r;
+                return error_set(ret_error, r, "cannot write %s/%s: %s", TLS_DIR, name, strerror(-r));
         return 0;
 }
 
@@ -329,28 +321,28 @@ int tlsca_ensure(int rootfd, const TlsCaHost *h, char **ret_what, char **ret_err
                 r = envconf_add_missing(rootfd, seed_default, ELEMENTSOF(seed_default), &added, &env, ret_error);
                 if (r < 0) {
                         _cleanup_free_ char *error = TAKE_PTR(*ret_error);
-                        return fail(ret_error, "%s: %s", PATRONI_DIR "/env.conf",
-                                    error ?: fs_describe_error(r)), r;
+                        return error_set(ret_error, r, "%s: %s", PATRONI_DIR "/env.conf",
+                                         error ?: fs_describe_error(r));
                 }
                 seed = envconf_get(env, TLSCA_SEED_KEY);
         }
         if (!seed || strlen(seed) < SEED_MIN)
-                return fail(ret_error, "%s: %s is shorter than %d characters; remove it to have a new one made",
-                            PATRONI_DIR "/env.conf", TLSCA_SEED_KEY, SEED_MIN);
+                return error_set(ret_error, -EINVAL,
+                                 "%s: %s is shorter than %d characters; remove it to have a new one made",
+                                 PATRONI_DIR "/env.conf", TLSCA_SEED_KEY, SEED_MIN);
         cakey = ca_key(seed);
         if (!cakey || !(ca = ca_cert(cakey)) || pem_of(write_x509, ca, &ca_pem, &ca_size) < 0)
                 return -ENOMEM;
 
         dirfd = fs_mkdir_in_root(rootfd, TLS_DIR, 0755);
         if (dirfd < 0)
-                return fail(ret_error, "cannot make %s: %s", TLS_DIR, strerror(-dirfd)), dirfd;
+                return error_set(ret_error, dirfd, "cannot make %s: %s", TLS_DIR, strerror(-dirfd));
         /* Patroni and PostgreSQL (postgres) read the files: the directory must let them through, whatever
          * umask made it (the daemon's is 0077). */
         struct stat st;
         if (fstat(dirfd, &st) < 0 || ((st.st_mode & 0111) != 0111 && fchmod(dirfd, 0755) < 0)) {
                 r = negative_errno();
-                fail(ret_error, "cannot open %s to postgres: %s", TLS_DIR, strerror(-r));
-                return r;
+                return error_set(ret_error, r, "cannot open %s to postgres: %s", TLS_DIR, strerror(-r));
         }
         if (read_file(rootfd, TLS_CA_FILE, &old_ca, &old_size) < 0 || !same_ca(old_ca, old_size, ca, cakey)) {
                 /* Another seed's CA is replaced (env.conf came from another host); an admin's file never is. */

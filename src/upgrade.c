@@ -20,15 +20,6 @@ void upgrade_result_done(UpgradeResult *r) {
         *r = (UpgradeResult){};
 }
 
-_printf_(3, 4) static int fail(char **ret_error, int r, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return r;
-}
-
 /* The comment lines the file starts with (kept), then a line that says what was done. */
 static char *header_of(const char *text, const char *name, const char *backup, time_t now) {
         char when[32];
@@ -71,26 +62,27 @@ int upgrade_config(int rootfd, const char *name, const UpgradeOptions *o, Upgrad
                 return -ENOMEM;
         r = fs_read_in_root(rootfd, path, true, &text, &size);
         if (r < 0)
-                return fail(ret_error, r, "cannot read %s: %s", path, fs_describe_error(r));
+                return error_set(ret_error, r, "cannot read %s: %s", path, fs_describe_error(r));
         size_t nul = fs_nul_line(text, size);
         if (nul > 0)
-                return fail(ret_error, -EINVAL, "%s: line %zu holds a NUL byte", path, nul);
+                return error_set(ret_error, -EINVAL, "%s: line %zu holds a NUL byte", path, nul);
 
         strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", gmtime(&o->now));
         if ((size_t) snprintf(backup, sizeof(backup), "%s.%s.bak", name, stamp) >= sizeof(backup))
-                return fail(ret_error, -ENAMETOOLONG, "%s: the name is too long for a backup beside it", path);
+                return error_set(ret_error, -ENAMETOOLONG, "%s: the name is too long for a backup beside it", path);
         header = header_of(text, name, o->dry_run ? "" : backup, o->now);
         if (!header)
                 return -ENOMEM;
         r = harden_config(path, text, size, o->tls, header, &ret->hardened, &error);
         if (r < 0)
-                return r == -ENOMEM ? r : fail(ret_error, r, "%s", error ? error : path);
+                return r == -ENOMEM ? r : error_set(ret_error, r, "%s", error ? error : path);
         /* What Patroni will read must still be a configuration. */
         PatroniConf pc = {};
         r = patroniconf_parse(ret->hardened.text, ret->hardened.size, false, &pc, &error);
         patroniconf_done(&pc);
         if (r < 0)
-                return r == -ENOMEM ? r : fail(ret_error, r, "%s: the secure form does not parse: %s", path, strna(error));
+                return r == -ENOMEM ? r : error_set(ret_error, r,
+                                                    "%s: the secure form does not parse: %s", path, strna(error));
         if (ret->hardened.n_changes == 0)
                 return 0;
 
@@ -119,24 +111,25 @@ int upgrade_config(int rootfd, const char *name, const UpgradeOptions *o, Upgrad
 
         dirfd = fs_open_in_root(rootfd, PATRONI_DIR, O_RDONLY | O_DIRECTORY, true);
         if (dirfd < 0)
-                return fail(ret_error, dirfd, "cannot open %s: %s", PATRONI_DIR, fs_describe_error(dirfd));
+                return error_set(ret_error, dirfd, "cannot open %s: %s", PATRONI_DIR, fs_describe_error(dirfd));
         /* 1. The file as it was: root's alone, for it may hold passwords. */
         r = fs_write_atomic(dirfd, backup, text, size, 0600, 0, 0, o->chown ? FS_WRITE_CHOWN : 0);
         if (r < 0)
-                return fail(ret_error, r, "cannot write %s/%s: %s", PATRONI_DIR, backup, fs_describe_error(r));
+                return error_set(ret_error, r, "cannot write %s/%s: %s", PATRONI_DIR, backup, fs_describe_error(r));
         snprintf(ret->backup, sizeof(ret->backup), PATRONI_DIR "/%s", backup);
         /* 2. Its secrets, before the file that no longer holds them. */
         if (n_add > 0) {
                 _cleanup_free_ char *added = NULL;
                 r = envconf_add_missing(rootfd, add, n_add, &added, NULL, &error);
                 if (r < 0)
-                        return fail(ret_error, r, "%s: %s (%s unchanged; its backup is %s)", PATRONI_DIR "/env.conf",
+                        return error_set(ret_error, r,
+                                         "%s: %s (%s unchanged; its backup is %s)", PATRONI_DIR "/env.conf",
                                     error ? error : fs_describe_error(r), path, ret->backup);
         }
         /* 3. The secure form. */
         r = fs_write_atomic(dirfd, name, ret->hardened.text, ret->hardened.size, 0640, 0, o->postgres_gid,
                             FS_WRITE_REPLACE | (o->chown ? FS_WRITE_CHOWN : 0));
         if (r < 0)
-                return fail(ret_error, r, "cannot write %s: %s (unchanged)", path, fs_describe_error(r));
+                return error_set(ret_error, r, "cannot write %s: %s (unchanged)", path, fs_describe_error(r));
         return 1;
 }
