@@ -18,6 +18,8 @@ typedef struct Settings {
         size_t n_include;
         char **exclude;   /* default none */
         size_t n_exclude;
+        char **join;      /* fnmatch globs over DCS scopes ("15-main") this host joins as a replica; default none */
+        size_t n_join;
         bool autostart;        /* start patroni@ units for configurations (default true) */
         bool reload_on_change; /* reload a unit when its configuration changes (default true) */
         unsigned settle_ms;        /* quiet time before a new cluster is acted on (default 1000) */
@@ -43,6 +45,9 @@ int settings_parse(const char *path, const char *text, size_t size, Settings **r
 
 /* Read PATH (absolute, below ROOTFD). A missing file gives the defaults. */
 int settings_load(int rootfd, const char *path, Settings **ret, char **ret_error);
+
+/* Does SCOPE match one of the join globs? */
+bool settings_join_match(const Settings *s, const char *scope);
 
 /* Is VERSION/CLUSTER matched by include and not by exclude? */
 bool settings_in_scope(const Settings *s, const char *version, const char *cluster);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include "patroniconf.h"
 #include "yamlutil.h"
 
 #define DCS_YML "/etc/patroni/dcs.yml"
@@ -35,3 +36,6 @@ int dcs_load(int rootfd, DcsConfig **ret, char **ret_error);
 int dcs_canonical(const DcsConfig *c, char **ret);
 
 int dcs_load_from(const char *dcs_yml, const char *defaults, DcsConfig **ret, char **ret_error);
+
+/* What the DCS section says (type, TLS files, user) as patroniconf_parse() reads a configuration. */
+int dcs_section_conf(const DcsConfig *c, PatroniConf *ret, char **ret_error);

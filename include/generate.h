@@ -52,7 +52,8 @@ typedef struct GenPaths {
 
 typedef struct ApiPort {
         char *file; /* V-C.yml */
-        int port;
+        int port;    /* its REST API's, 0 if none */
+        int pg_port; /* its PostgreSQL's (postgresql.listen), 0 if none */
 } ApiPort;
 
 /* Everything that does not depend on the cluster: loaded once, used for many. */
@@ -79,6 +80,7 @@ typedef struct GenRequest {
         const char *version, *cluster;
         const char *hostip, *network, *vip, *endpoint;
         int port; /* 0: choose */
+        bool port_or_next; /* PORT is a wish: if a cluster or another configuration has it, the next free one */
         bool force;
         const PgCluster *facts; /* the cluster as the caller just read it; NULL: from the inputs' scan */
 } GenRequest;
@@ -102,8 +104,12 @@ static inline void gen_inputs_freep(GenInputs **in) {
         gen_inputs_free(*in);
 }
 
-/* A configuration NAME (V-C.yml) appeared or changed in /etc/patroni: note its REST API port. */
-void gen_inputs_note_api_port(GenInputs *in, const char *name, int port);
+/* A configuration NAME (V-C.yml) appeared or changed in /etc/patroni: note its REST API and PostgreSQL ports. */
+void gen_inputs_note_api_port(GenInputs *in, const char *name, int port, int pg_port);
+
+/* The DCS namespace configurations get ("/postgresql-common/"): the template's, which must not depend on the
+ * cluster. -EINVAL with *RET_ERROR naming the template otherwise. */
+int gen_namespace(GenInputs *in, char **ret, char **ret_error);
 
 /*
  * Before a configuration is written: the REST API's credentials in env.conf (envconf_ensure_restapi), and the

@@ -26,6 +26,13 @@
  *                                        were as they are now, or generating for
  *                                        them was tried already (retried on reload)
  *  cluster directory removed             log it, nothing else
+ *  no cluster, no config, a scope in     generate the config of a replica (join:),
+ *  the DCS to join                       unless its config was removed or generating
+ *                                        was tried already (retried on reload)
+ *  a cluster here, no config, its scope  neither generated nor handed over: logged
+ *  in the DCS to join                    once (the cluster is in the way)
+ *  a cluster here, no config, join: set  wait: decided when the DCS is read
+ *  and the DCS not read yet
  *  config for a cluster marked for       instead of starting patroni@: start the
  *  takeover (generated while the         takeover unit, when the config is new,
  *  cluster had data)                     the cluster changed, or on start-up or
@@ -57,6 +64,9 @@ typedef struct ClusterFacts {
         uint64_t removal_sig_on_disk;
         bool takeover_pending; /* marked for a handover to Patroni (it had data when its config was generated) */
         UnitState unit;
+        bool join_ready;   /* its scope is in the DCS, and this host joins it (join.h) */
+        bool join_blocked; /* ... would, but a pg-common cluster of that name is here */
+        bool join_pending; /* join: is set and the DCS has not been read yet: a cluster here may be in the way */
 } ClusterFacts;
 
 typedef struct ClusterMemo {
@@ -74,6 +84,8 @@ typedef struct ClusterMemo {
         bool takeover_off_logged;
         bool conflict_logged;
         bool read_warned;
+        bool join_tried;          /* generating to join was decided (until the scope is no longer joinable) */
+        bool join_blocked_logged;
 } ClusterMemo;
 
 typedef enum Action {
@@ -92,6 +104,7 @@ typedef enum Action {
         ACTION_FORGET_REMOVAL = 1 << 12,
         ACTION_LOG_READ_ERROR = 1 << 13,  /* its configuration cannot be read */
         ACTION_INSPECT_CONFIG = 1 << 14,  /* new or changed: warn about its mode, note its DCS section */
+        ACTION_LOG_JOIN_BLOCKED = 1 << 15, /* its scope is to be joined, but a local cluster is in the way */
 } Action;
 
 /* What the unit manager is asked to do: a failure of one of these is tried again. */

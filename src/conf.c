@@ -19,6 +19,7 @@ Settings *settings_free(Settings *s) {
         free(s->path);
         strv_free(s->include, s->n_include);
         strv_free(s->exclude, s->n_exclude);
+        strv_free(s->join, s->n_join);
         free(s->template);
         free(s->unit);
         free(s->tls_ca);
@@ -124,7 +125,8 @@ static int parse_globs(const char *path, const YamlEvents *ev, size_t *i, const 
         int r = 0;
 
         if (!seq && ev->ev[j].type != YAML_SCALAR_EVENT)
-                return fail_at(ret_error, path, &ev->ev[j], "%s: expected a list of patterns such as [\"15/*\"]", key);
+                return fail_at(ret_error, path, &ev->ev[j], "%s: expected a list of patterns such as [\"%s\"]", key,
+                               streq(key, "join") ? "15-*" : "15/*");
         end = yamlutil_events_node_end(ev, j);
         for (size_t k = seq ? j + 1 : j; k < (seq ? end : end + 1); k++) {
                 const char *g = scalar_of(&ev->ev[k]);
@@ -205,8 +207,8 @@ static int check_unit_pattern(const char *path, const yaml_event_t *e, const cha
 }
 
 static const char *const known_keys =
-        "include, exclude, autostart, reload_on_change, settle_ms, config_settle_ms, removal_settle_ms, start_conf, "
-        "takeover, template, tls, unit";
+        "include, exclude, join, autostart, reload_on_change, settle_ms, config_settle_ms, removal_settle_ms, "
+        "start_conf, takeover, template, tls, unit";
 
 static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret_error) {
         size_t top = 0, second = 0, docs = 0, end;
@@ -244,6 +246,8 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                         r = parse_globs(path, ev, &i, key, &s->include, &s->n_include, ret_error);
                 else if (streq(key, "exclude"))
                         r = parse_globs(path, ev, &i, key, &s->exclude, &s->n_exclude, ret_error);
+                else if (streq(key, "join"))
+                        r = parse_globs(path, ev, &i, key, &s->join, &s->n_join, ret_error);
                 else if (streq(key, "autostart"))
                         r = parse_bool(path, v, key, &s->autostart, ret_error);
                 else if (streq(key, "reload_on_change"))
@@ -276,7 +280,7 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                 } else
                         return fail_at(ret_error, path, k, "unknown setting \"%s\" (known: %s)", key, known_keys);
                 if (r >= 0 && i < end && v->type != YAML_SCALAR_EVENT && !streq(key, "include") &&
-                    !streq(key, "exclude") && !streq(key, "tls"))
+                    !streq(key, "exclude") && !streq(key, "join") && !streq(key, "tls"))
                         r = fail_at(ret_error, path, v, "%s: expected a single value", key);
         }
         return r;
@@ -337,6 +341,13 @@ bool settings_in_scope(const Settings *s, const char *version, const char *clust
         for (size_t i = 0; i < s->n_exclude && in; i++)
                 in = fnmatch(s->exclude[i], vc, 0) != 0;
         return in;
+}
+
+bool settings_join_match(const Settings *s, const char *scope) {
+        for (size_t i = 0; i < s->n_join; i++)
+                if (fnmatch(s->join[i], scope, 0) == 0)
+                        return true;
+        return false;
 }
 
 int settings_unit_name(const Settings *s, const char *version, const char *cluster, char *buf, size_t size) {

@@ -18,7 +18,9 @@
 #include "conf.h"
 #include "daemon.h"
 #include "envconf.h"
+#include "etcdwatch.h"
 #include "fsutil.h"
+#include "join.h"
 #include "log.h"
 #include "macro.h"
 #include "messages.h"
@@ -74,6 +76,11 @@ struct Daemon {
         bool config_dir_missing_logged;
         ev_periodic long_sleep;
         ev_periodic tls_renew; /* once a day: the host's certificate, before it ends */
+        EtcdWatch *etcd;       /* join: the DCS's namespace, watched; NULL when join: is empty */
+        ev_timer join_settle;  /* quiet time after the watch saw changes */
+        bool etcd_up_logged;
+        bool join_synced; /* the DCS was read since the watch started: clusters here waited for that */
+        char etcd_last_error[200];
         double retry_s;
         bool stopping;
 
@@ -214,6 +221,9 @@ typedef struct Gathered {
         mode_t config_mode;  /* of the configuration read */
         const Item *conflict_with;
         char conflict_what[PATH_MAX + 64];
+        JoinVerdict join;    /* its scope in the DCS, when it is there (else JOIN_OFF) */
+        int join_port;       /* the leader's PostgreSQL port */
+        char join_leader[ETCD_NAME_MAX + 1], join_scope[100];
 } Gathered;
 
 /* Read what a configuration claims (data directory, scope, ports) when its content is new to us. A cache of
@@ -254,6 +264,27 @@ static bool config_dir_present(Daemon *d) {
 }
 
 /* Facts only: what is on disk, what systemd says, what the watch saw. RETRY: start-up or reload. */
+/* Its scope in the DCS (join:): the verdict, and the leader's name and port. */
+static void gather_join(Daemon *d, Item *it, Gathered *g) {
+        EtcdView *v = d->etcd ? etcdwatch_view(d->etcd) : NULL;
+        const EtcdScope *s;
+
+        g->join = JOIN_OFF;
+        snprintf(g->join_scope, sizeof(g->join_scope), "%s-%s", it->version, it->cluster);
+        g->facts.join_pending = d->etcd && !d->join_synced;
+        if (!v || !(s = etcd_view_find(v, g->join_scope)))
+                return;
+        JoinFacts jf = { .scope = g->join_scope, .has_leader = s->leader != NULL,
+                         .binaries = pgcommon_have_binaries(d->rootfd, it->version),
+                         .config_present = g->facts.config_present || g->facts.config_read_error,
+                         .cluster_present = g->facts.cluster_present };
+        g->join = join_decide(d->settings, &jf);
+        g->join_port = etcd_scope_leader_port(s);
+        snprintf(g->join_leader, sizeof(g->join_leader), "%s", strempty(s->leader));
+        g->facts.join_ready = g->join == JOIN_YES;
+        g->facts.join_blocked = g->join == JOIN_LOCAL_CLUSTER;
+}
+
 static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
         _cleanup_free_ char *text = NULL;
         ClusterFacts *f = &g->facts;
@@ -311,11 +342,17 @@ static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
                         f->removal_on_disk = removal_recall(d->rootfd, it->version, it->cluster, &sig) > 0;
                         f->removal_sig_on_disk = f->removal_on_disk ? sig : 0;
                 }
+        } else if (r == -ENOENT && d->etcd && !it->memo.config_known && !it->memo.removed) {
+                /* A joined scope's configuration removed before its clone: remembered without a cluster (its
+                 * signature 0); one remembered for a cluster since dropped is not this. */
+                uint64_t sig;
+                f->removal_on_disk = removal_recall(d->rootfd, it->version, it->cluster, &sig) > 0 && sig == 0;
         }
         if (f->config_present)
                 f->takeover_pending = it->virtual_config ? it->virtual_takeover
                                                          : takeover_pending(d->rootfd, it->version, it->cluster);
         f->unit = d->units ? units_state(d->units, g->unit) : UNIT_STATE_UNKNOWN;
+        gather_join(d, it, g);
 }
 
 static Policy policy_of(const Settings *s) {
@@ -423,7 +460,8 @@ static void inspect_config(Daemon *d, Item *it, const Gathered *g) {
                            g->config_path, (unsigned) (g->config_mode & 07777));
         if (!it->claims.valid)
                 return;
-        gen_inputs_note_api_port(d->gen, g->config_name, it->claims.conf.restapi_port);
+        gen_inputs_note_api_port(d->gen, g->config_name, it->claims.conf.restapi_port,
+                                 it->claims.conf.postgresql_port);
         /* Never rewritten by the daemon: a DCS that moved is for the admin to carry over. */
         if (d->gen->dcs_canonical && it->claims.conf.dcs_section &&
             !streq(d->gen->dcs_canonical, it->claims.conf.dcs_section))
@@ -528,6 +566,13 @@ static unsigned apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) 
                            "Not handing %s over to Patroni (takeover: false): it stays with pg-common and %s is not "
                            "started. Remove %s/%s-%s once Patroni may run it.",
                            g->pgcluster, g->unit, TAKEOVER_DIR, it->version, it->cluster);
+        if (actions & ACTION_LOG_JOIN_BLOCKED)
+                log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_JOIN_BLOCKED }),
+                           "Not joining %s (leader %s in the DCS): the pg-common cluster %s is here already, and is "
+                           "neither replaced nor handed over (a handover would fail: the DCS has members). If it "
+                           "holds nothing you need, drop it (pg_dropcluster --stop %s %s) and this host joins; "
+                           "else remove %s from join:.",
+                           g->join_scope, g->join_leader, g->pgcluster, it->version, it->cluster, g->join_scope);
         if ((actions & ACTION_TAKEOVER) && start_takeover(d, it, g) < 0)
                 failed |= ACTION_TAKEOVER;
         if ((actions & ACTION_STOP) && request_unit(d, UNIT_STOP, g, g->unit) < 0)
@@ -618,6 +663,21 @@ static int prepare_host(Daemon *d, const GenOutput *outs, GenError *errs, size_t
         return r;
 }
 
+/* The configuration rendered to join must be a member of the scope watched: the template gives it that scope in
+ * that namespace. */
+static int join_check(Daemon *d, const Gathered *g, GenOutput *out, GenError *err) {
+        EtcdView *v = etcdwatch_view(d->etcd);
+
+        if (v && streq_ptr(out->conf.scope, g->join_scope) && streq_ptr(out->conf.namespace, v->prefix))
+                return 0;
+        err->status = GEN_INVALID_INPUT;
+        if (asprintf(&err->message, "the template gives it scope %s in namespace %s, not the DCS's %s in %s",
+                     strna(out->conf.scope), strna(out->conf.namespace), g->join_scope, v ? v->prefix : "?") < 0)
+                err->message = NULL;
+        gen_output_done(out);
+        return -EINVAL;
+}
+
 /* A dry run writes nothing: it says what it would write and where, and remembers it as if written. */
 static void dry_run_write(Daemon *d, Item *it, const GenOutput *out, const PgCluster *c) {
         bool takeover = takeover_cluster_has_data(d->rootfd, c);
@@ -678,7 +738,18 @@ static void reconcile_items(Daemon *d, Item **items, size_t n_items, bool retry)
                         continue; /* its timer will decide */
                 if (step(d, it, retry, &g) & ACTION_GENERATE) {
                         GenRequest req = { .version = it->version, .cluster = it->cluster, .facts = &g.cluster };
-                        if (gen_render(d->gen, &req, &outs[n], &errs[n]) >= 0 &&
+                        bool join = g.facts.join_ready && !g.facts.cluster_present;
+                        if (join) {
+                                /* A replica of the DCS's scope: the leader's port where it is free here. */
+                                req = (GenRequest){ .version = it->version, .cluster = it->cluster,
+                                                    .port = g.join_port, .port_or_next = g.join_port > 0 };
+                                log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g.pgcluster, .message_id = MESSAGE_JOIN }),
+                                           "Joining %s: its leader %s is in the DCS, and join: names it; generating "
+                                           "the configuration of a replica, which Patroni clones.", g.join_scope,
+                                           g.join_leader);
+                        }
+                        if (gen_render(d->gen, &req, &outs[n], &errs[n]) >= 0 && (!join || join_check(d, &g, &outs[n],
+                                                                                                     &errs[n]) >= 0) &&
                             mark_for_takeover(d, it, &g, &errs[n]) >= 0) {
                                 if (d->opts.dry_run)
                                         dry_run_write(d, it, &outs[n], &g.cluster);
@@ -984,8 +1055,33 @@ static bool cancel_on_stop(void *userdata) {
 
 /* D: the running daemon, whose stop signals end a long load (NULL before the loop runs: the default action
  * of SIGTERM ends the process then). */
+/* join: the watch's settings (none when join: is empty). Only etcd3; the namespace is the template's. */
+static int load_join(const DaemonOptions *o, int rootfd, const Settings *s, GenInputs *g, EtcdWatchConf *ret,
+                     char **ret_error) {
+        _cleanup_(envconf_freep) char **env = NULL;
+        _cleanup_free_ char *ns = NULL;
+        int r;
+
+        *ret = (EtcdWatchConf){};
+        if (s->n_join == 0)
+                return 0;
+        if (!g->dcs)
+                return error_set(ret_error, -EINVAL, "%s: join: needs the DCS: %s", strna(s->path),
+                                 g->dcs_error ? g->dcs_error : "no " DCS_YML " nor " DCS_DEFAULTS);
+        r = gen_namespace(g, &ns, ret_error);
+        if (r < 0)
+                return r;
+        env = envconf_read(rootfd, &(bool){ false });
+        r = join_watch_conf(g->dcs, env, o->root, ns, ret, ret_error);
+        if (r < 0 && *ret_error) {
+                _cleanup_free_ char *e = TAKE_PTR(*ret_error);
+                return error_set(ret_error, r, "%s: %s", strna(s->path), e);
+        }
+        return r;
+}
+
 static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Daemon *d, Settings **ret_settings,
-                    GenInputs **ret_gen, char **ret_error) {
+                    GenInputs **ret_gen, EtcdWatchConf *ret_join, char **ret_error) {
         _cleanup_(settings_freep) Settings *s = NULL;
         GenPaths paths = { .default_template = o->default_template,
                            .default_vip_template = o->default_vip_template,
@@ -1006,8 +1102,104 @@ static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Daemon *d,
                 *ret_error = err.message ? err.message : strdup("out of memory");
                 return r;
         }
+        r = load_join(o, rootfd, s, *ret_gen, ret_join, ret_error);
+        if (r < 0) {
+                *ret_gen = gen_inputs_free(*ret_gen);
+                return r;
+        }
         *ret_settings = TAKE_PTR(s);
         return 0;
+}
+
+/* ---- join: the DCS watched ----------------------------------------------------------------- */
+
+static void on_join_settle(struct ev_loop *loop, ev_timer *t, int revents) {
+        Daemon *d = t->data;
+        EtcdView *v = etcdwatch_view(d->etcd);
+        _cleanup_free_ Item **items = NULL;
+        size_t n = 0;
+
+        (void) loop;
+        (void) revents;
+        if (!v || !(items = calloc(v->n_scopes ? v->n_scopes : 1, sizeof(Item *))))
+                return;
+        for (size_t i = 0; i < v->n_scopes; i++) {
+                EtcdScope *s = &v->scopes[i];
+                char version[32], cluster[64];
+                if (!s->dirty)
+                        continue;
+                s->dirty = false;
+                if (join_scope_split(s->name, version, sizeof(version), cluster, sizeof(cluster)) < 0)
+                        continue; /* not VERSION-CLUSTER: not one of a template's scopes */
+                Item *it = item_get(d, version, cluster);
+                if (!it)
+                        return (void) log_oom();
+                items[n++] = it;
+        }
+        for (size_t i = 0; i < n; i++) {
+                Gathered g;
+                /* Each decision its scope's: said with PGCLUSTER (those not in join: only at debug level). */
+                gather(d, items[i], false, &g);
+                bool removed = g.join == JOIN_YES && (items[i]->memo.removed || g.facts.removal_on_disk);
+                log_fields(g.join == JOIN_OFF || g.join == JOIN_HAS_CONFIG ? LOG_DEBUG : LOG_INFO, 0,
+                           &((LogFields){ .cluster = g.pgcluster, .message_id = MESSAGE_DCS_WATCH }),
+                           "DCS: %s, leader %s: %s.", g.join_scope, g.join_leader[0] ? g.join_leader : "none",
+                           removed ? "not joined again, its configuration was removed here (patroni-debianctl "
+                                     "generate makes it again)"
+                                   : join_verdict_to_string(g.join));
+                pgcluster_done(&g.cluster);
+        }
+        reconcile_items(d, items, n, false);
+        for (size_t i = 0; i < n; i++)
+                item_maybe_drop(d, items[i]);
+        if (!d->join_synced) {
+                /* The first read: clusters here that waited for it are decided now. */
+                d->join_synced = true;
+                reconcile_all(d, false);
+        }
+}
+
+static void on_etcd_changed(EtcdWatch *w, EtcdView *view, void *userdata) {
+        Daemon *d = userdata;
+        (void) w;
+        (void) view;
+        /* A burst of events is one decision; the work is not done inside libcurl's callback. */
+        if (!ev_is_active(&d->join_settle)) {
+                ev_timer_set(&d->join_settle, ms(d->settings->config_settle_ms), 0.);
+                ev_timer_start(d->loop, &d->join_settle);
+        }
+}
+
+static void on_etcd_state(EtcdWatch *w, bool up, const char *message, void *userdata) {
+        Daemon *d = userdata;
+        LogFields f = { .message_id = MESSAGE_DCS_WATCH };
+        (void) w;
+
+        if (up) {
+                log_fields(LOG_INFO, 0, &f, "DCS watch: %s.", message);
+                d->etcd_up_logged = true;
+                d->etcd_last_error[0] = 0;
+                return;
+        }
+        /* Down: said when it goes down, and when the reason changes; the retries of one outage at debug level. */
+        bool same = strncmp(d->etcd_last_error, message, strcspn(message, ";")) == 0 && d->etcd_last_error[0];
+        log_fields(same ? LOG_DEBUG : LOG_WARNING, 0, &f, "DCS watch: %s. Nothing is removed or stopped meanwhile.",
+                   message);
+        snprintf(d->etcd_last_error, sizeof(d->etcd_last_error), "%.*s", (int) strcspn(message, ";"), message);
+        d->etcd_up_logged = false;
+}
+
+/* The watch for CONF (none if it names no endpoint), replacing the running one. */
+static void join_start(Daemon *d, EtcdWatchConf *conf) {
+        d->etcd = etcdwatch_free(d->etcd);
+        ev_timer_stop(d->loop, &d->join_settle);
+        d->etcd_last_error[0] = 0;
+        d->join_synced = false;
+        if (conf->n_endpoints == 0 || d->opts.once)
+                return;
+        int r = etcdwatch_new(d->loop, conf, on_etcd_changed, on_etcd_state, d, &d->etcd);
+        if (r < 0)
+                log_error_errno(r, "Cannot set up the DCS watch for join: %m");
 }
 
 /* env.conf holds the passwords Patroni runs with: said at start-up and on every reload while it is open. */
@@ -1022,9 +1214,10 @@ static void reload(Daemon *d) {
         _cleanup_free_ char *error = NULL;
         Settings *s = NULL;
         GenInputs *g = NULL;
+        _cleanup_(etcdwatch_conf_done) EtcdWatchConf join = {};
 
         (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec());
-        if (load_all(&d->opts, d->rootfd, LOAD_RELOAD, d, &s, &g, &error) < 0) {
+        if (load_all(&d->opts, d->rootfd, LOAD_RELOAD, d, &s, &g, &join, &error) < 0) {
                 if (d->stopping)
                         return; /* a stop signal came while loading: nothing to keep or report */
                 log_fields(LOG_ERR, 0, &((LogFields){ .message_id = MESSAGE_RELOAD_REJECTED }),
@@ -1041,6 +1234,7 @@ static void reload(Daemon *d) {
         d->last_error[0] = 0;
         log_info("Reloaded settings from %s.", d->settings->path ? d->settings->path : "defaults");
         check_secrets(d);
+        join_start(d, &join); /* read again from the start: the scopes are decided on as the view fills */
         full_scan(d, true); /* existing configurations are never rewritten; units only where facts differ */
         renew_tls(d);
         (void) sd_notify(0, "READY=1");
@@ -1066,9 +1260,11 @@ int daemon_check_config(const DaemonOptions *opts, char **ret_error, char **ret_
                         *ret_error = NULL;
                 return rootfd;
         }
-        r = load_all(opts, rootfd, LOAD_CHECK, NULL, &s, &g, ret_error);
+        EtcdWatchConf join = {};
+        r = load_all(opts, rootfd, LOAD_CHECK, NULL, &s, &g, &join, ret_error);
         if (r >= 0 && g->dcs_error)
                 *ret_warning = strdup(g->dcs_error);
+        etcdwatch_conf_done(&join);
         settings_free(s);
         gen_inputs_free(g);
         return r;
@@ -1080,8 +1276,9 @@ Daemon *daemon_free(Daemon *d) {
         for (size_t i = 0; i < d->n_items; i++)
                 item_free(d, d->items[i]);
         free(d->items);
-        /* The bus backend's watchers live in the loop: gone before it is. */
+        /* The bus backend's and the DCS watch's watchers live in the loop: gone before it is. */
         units_free(d->units);
+        etcdwatch_free(d->etcd);
         if (d->loop) {
                 ev_io_stop(d->loop, &d->inotify_io);
                 ev_signal_stop(d->loop, &d->sig_hup);
@@ -1090,6 +1287,7 @@ Daemon *daemon_free(Daemon *d) {
                 ev_timer_stop(d->loop, &d->watchdog);
                 ev_timer_stop(d->loop, &d->retry);
                 ev_timer_stop(d->loop, &d->rescan);
+                ev_timer_stop(d->loop, &d->join_settle);
                 ev_periodic_stop(d->loop, &d->long_sleep);
                 ev_periodic_stop(d->loop, &d->tls_renew);
                 ev_loop_destroy(d->loop);
@@ -1122,7 +1320,9 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         d->rootfd = fs_open_root(opts->root);
         if (d->rootfd < 0)
                 return log_error_errno(d->rootfd, "Cannot open root directory %s: %m", opts->root);
-        r = load_all(opts, d->rootfd, opts->once ? LOAD_RELOAD : LOAD_START, NULL, &d->settings, &d->gen, &error);
+        _cleanup_(etcdwatch_conf_done) EtcdWatchConf join = {};
+        r = load_all(opts, d->rootfd, opts->once ? LOAD_RELOAD : LOAD_START, NULL, &d->settings, &d->gen, &join,
+                     &error);
         if (r < 0) {
                 log_error("%s", error ? error : "out of memory");
                 return r;
@@ -1164,6 +1364,9 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         ev_periodic_init(&d->long_sleep, on_long_sleep, ev_now(d->loop) + LONG_SLEEP_S, 0., NULL);
         ev_periodic_init(&d->tls_renew, on_tls_renew, 0., TLS_RENEW_CHECK_S, NULL);
         d->tls_renew.data = d;
+        ev_init(&d->join_settle, on_join_settle);
+        d->join_settle.data = d;
+        join_start(d, &join);
 
         *ret = TAKE_PTR(d);
         return 0;

@@ -521,11 +521,10 @@ int dcs_load_from(const char *dcs_yml, const char *defaults, DcsConfig **ret, ch
         return r;
 }
 
-int dcs_canonical(const DcsConfig *c, char **ret) {
+/* The DCS section as a YAML document of its own. */
+static int section_text(const DcsConfig *c, char **ret, size_t *ret_size) {
         YamlEvents all = {};
         yaml_event_t ev;
-        _cleanup_free_ char *text = NULL;
-        size_t size;
         int r = 0;
 
         *ret = NULL;
@@ -540,12 +539,31 @@ int dcs_canonical(const DcsConfig *c, char **ret) {
             !yaml_document_end_event_initialize(&ev, 1) || (r = yamlutil_events_push(&all, &ev)) < 0 ||
             !yaml_stream_end_event_initialize(&ev) || (r = yamlutil_events_push(&all, &ev)) < 0)
                 goto finish;
-        r = yamlutil_events_emit(all.ev, all.n, &text, &size);
-        if (r >= 0)
-                r = patroniconf_canonical_dcs(text, size, ret);
+        r = yamlutil_events_emit(all.ev, all.n, ret, ret_size);
 finish:
         yamlutil_events_done(&all);
         return r < 0 ? r : 0;
+}
+
+int dcs_canonical(const DcsConfig *c, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r = section_text(c, &text, &size);
+
+        *ret = NULL;
+        if (r >= 0)
+                r = patroniconf_canonical_dcs(text, size, ret);
+        return r < 0 ? r : 0;
+}
+
+int dcs_section_conf(const DcsConfig *c, PatroniConf *ret, char **ret_error) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r = section_text(c, &text, &size);
+
+        *ret = (PatroniConf){};
+        *ret_error = NULL;
+        return r < 0 ? r : patroniconf_parse(text, size, false, ret, ret_error);
 }
 
 static int read_optional(int rootfd, const char *path, char **ret, char **ret_error) {

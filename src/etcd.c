@@ -248,6 +248,14 @@ ignored:
 
 /* ---- decoding ----------------------------------------------------------------------------------------- */
 
+/* Only blanks in BODY from FROM to SIZE (BODY need not end there: a line of a stream). */
+static bool blank_tail(const char *body, size_t from, size_t size) {
+        for (size_t i = from; i < size; i++)
+                if (!strchr(" \t\r\n", body[i]) || !body[i])
+                        return false;
+        return true;
+}
+
 static json_object *parse_object(const char *body, size_t size) {
         json_tokener *tok;
         json_object *o;
@@ -257,7 +265,7 @@ static json_object *parse_object(const char *body, size_t size) {
         o = json_tokener_parse_ex(tok, body, (int) size);
         /* One whole object, nothing but blanks after it. */
         if (o && (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(o, json_type_object) ||
-                  strspn(body + json_tokener_get_parse_end(tok), " \t\r\n") != size - json_tokener_get_parse_end(tok))) {
+                  !blank_tail(body, json_tokener_get_parse_end(tok), size))) {
                 json_object_put(o);
                 o = NULL;
         }

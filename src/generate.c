@@ -128,12 +128,13 @@ static int load_template(GenInputs *in, const char *override, const char *in_roo
         return 0;
 }
 
-static int add_api_port(GenInputs *in, const char *file, int port) {
+static int add_api_port(GenInputs *in, const char *file, int port, int pg_port) {
         ApiPort *p = reallocarray(in->api_ports, in->n_api_ports + 1, sizeof(ApiPort));
         if (!p)
                 return -ENOMEM;
         in->api_ports = p;
         p[in->n_api_ports].port = port;
+        p[in->n_api_ports].pg_port = pg_port;
         if (!(p[in->n_api_ports].file = strdup(file)))
                 return -ENOMEM;
         in->n_api_ports++;
@@ -145,6 +146,14 @@ static bool api_port_taken(const GenInputs *in, int port, const char *self) {
                 if (in->api_ports[i].port == port && !streq(in->api_ports[i].file, self))
                         return true;
         return false;
+}
+
+/* Another configuration's PostgreSQL port (a replica before its clone has no cluster yet to say it). */
+static const char *pg_port_taken(const GenInputs *in, int port, const char *self) {
+        for (size_t i = 0; i < in->n_api_ports; i++)
+                if (in->api_ports[i].pg_port == port && !streq(in->api_ports[i].file, self))
+                        return in->api_ports[i].file;
+        return NULL;
 }
 
 /*
@@ -183,8 +192,8 @@ static int scan_patroni_dir(GenInputs *in) {
                 f = openat(dfd, de->d_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
                 if (f < 0 || fs_read_fd(f, &text, &size) < 0)
                         continue;
-                if (patroniconf_parse(text, size, false, &c, &msg) >= 0 && c.restapi_port > 0)
-                        r = add_api_port(in, de->d_name, c.restapi_port);
+                if (patroniconf_parse(text, size, false, &c, &msg) >= 0 && (c.restapi_port > 0 || c.postgresql_port > 0))
+                        r = add_api_port(in, de->d_name, c.restapi_port, c.postgresql_port);
                 patroniconf_done(&c);
         }
         closedir(d);
@@ -252,9 +261,17 @@ int gen_inputs_load(int rootfd, const char *root_path, const GenPaths *paths, Ge
         return 0;
 }
 
-void gen_inputs_note_api_port(GenInputs *in, const char *name, int port) {
-        if (port > 0 && !api_port_taken(in, port, ""))
-                (void) add_api_port(in, name, port); /* best effort: only steers later choices */
+/* NAME's ports noted, once. */
+static int note_ports(GenInputs *in, const char *name, int port, int pg_port) {
+        for (size_t i = 0; i < in->n_api_ports; i++)
+                if (in->api_ports[i].port == port && in->api_ports[i].pg_port == pg_port &&
+                    streq(in->api_ports[i].file, name))
+                        return 0;
+        return port > 0 || pg_port > 0 ? add_api_port(in, name, port, pg_port) : 0;
+}
+
+void gen_inputs_note_api_port(GenInputs *in, const char *name, int port, int pg_port) {
+        (void) note_ports(in, name, port, pg_port); /* best effort: only steers later choices */
 }
 
 static bool port_used_by_other(const GenInputs *in, int port, const char *version, const char *name,
@@ -270,7 +287,8 @@ static bool port_used_by_other(const GenInputs *in, int port, const char *versio
         return false;
 }
 
-static int choose_port(const GenInputs *in, const GenRequest *req, const PgCluster *self, GenError *err) {
+static int choose_port(const GenInputs *in, const GenRequest *req, const PgCluster *self, const char *name,
+                       GenError *err) {
         const PgCluster *other;
         int highest = 0;
 
@@ -278,10 +296,16 @@ static int choose_port(const GenInputs *in, const GenRequest *req, const PgClust
                 if (req->port < 1 || req->port > 65535 - API_PORT_OFFSET)
                         return gen_fail(err, GEN_BAD_REQUEST, "port %d is out of range (1-%d)", req->port,
                                         65535 - API_PORT_OFFSET);
-                if (port_used_by_other(in, req->port, req->version, req->cluster, &other))
-                        return gen_fail(err, GEN_INVALID_INPUT, "port %d is already used by cluster %s/%s", req->port,
-                                        other->version, other->name);
-                return req->port;
+                if (!req->port_or_next) {
+                        if (port_used_by_other(in, req->port, req->version, req->cluster, &other))
+                                return gen_fail(err, GEN_INVALID_INPUT, "port %d is already used by cluster %s/%s",
+                                                req->port, other->version, other->name);
+                        return req->port;
+                }
+                for (int p = req->port; p <= 65535 - API_PORT_OFFSET; p++)
+                        if (!port_used_by_other(in, p, req->version, req->cluster, &other) && !pg_port_taken(in, p, name))
+                                return p;
+                return gen_fail(err, GEN_INVALID_INPUT, "no free port from %d on", req->port);
         }
         if (self)
                 return self->port ? self->port : PGCOMMON_DEFAULT_PORT; /* what pg-common uses */
@@ -434,8 +458,7 @@ static int target_kind(GenInputs *in, const char *name) {
 
 /* Later renders in this process must see the port as taken (a replaced file keeps its entry). */
 static int remember_api_port(GenInputs *in, const GenOutput *out, GenError *err) {
-        if (out->restapi_port > 0 && !api_port_taken(in, out->restapi_port, "") &&
-            add_api_port(in, out->name, out->restapi_port) < 0)
+        if (note_ports(in, out->name, out->restapi_port, out->port) < 0)
                 return gen_fail(err, GEN_FAILED, "out of memory");
         return 0;
 }
@@ -618,7 +641,7 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
         if (self && self->error)
                 return gen_fail(err, GEN_INVALID_INPUT, "%s", self->error);
 
-        out->port = choose_port(in, req, self, err);
+        out->port = choose_port(in, req, self, out->name, err);
         if (out->port < 0)
                 return out->port;
         out->api_port = out->port + API_PORT_OFFSET;
@@ -716,6 +739,46 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
                 }
         }
         out->conf = pc; /* what it says of itself, for whoever wrote it not to parse it again */
+        return 0;
+}
+
+/* The namespace of the template rendered for VERSION/CLUSTER with placeholder values. */
+static int namespace_for(GenInputs *in, const char *version, const char *cluster, char **ret, char **ret_error) {
+        const char *values[_PH_CONFIG_MAX] = {
+                [PH_VERSION] = version, [PH_CLUSTER] = cluster, [PH_HOSTNAME] = in->hostname,
+                [PH_HOSTIP] = "192.0.2.1", [PH_NETWORK] = "192.0.2.0/24", [PH_PORT] = "5432",
+                [PH_API_PORT] = "8008", [PH_DATADIR_BASE] = in->datadir_base, [PH_LISTEN_VIP] = "",
+        };
+        _cleanup_free_ char *text = NULL, *msg = NULL;
+        PatroniConf pc = {};
+        size_t size;
+        int r;
+
+        r = template_render(in->config_template, values, in->dcs ? &in->dcs->pairs : NULL, NULL, &text, &size, &msg);
+        if (r >= 0)
+                r = patroniconf_parse(text, size, false, &pc, &msg);
+        if (r < 0)
+                return error_set(ret_error, r, "%s: %s", template_path(in->config_template), msg ? msg : "out of memory");
+        *ret = TAKE_PTR(pc.namespace);
+        patroniconf_done(&pc);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int gen_namespace(GenInputs *in, char **ret, char **ret_error) {
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        int r;
+
+        *ret = *ret_error = NULL;
+        r = namespace_for(in, "15", "main", &a, ret_error);
+        if (r >= 0)
+                r = namespace_for(in, "16", "other", &b, ret_error);
+        if (r < 0)
+                return r;
+        if (!streq(a, b))
+                return error_set(ret_error, -EINVAL, "%s: the namespace depends on the cluster (%s for 15/main, %s "
+                                                     "for 16/other): joining watches one namespace",
+                                 template_path(in->config_template), a, b);
+        *ret = TAKE_PTR(a);
         return 0;
 }
 

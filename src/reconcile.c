@@ -68,8 +68,9 @@ static unsigned decide_config(const ClusterFacts *f, const ClusterMemo *prev, co
                         a |= ACTION_STOP;
                 next->config_known = false;
                 next->config_hash = 0;
-                if (f->cluster_present) {
-                        /* Removed by an admin: not generated again while the cluster stays as it is. */
+                if (f->cluster_present || f->join_ready) {
+                        /* Removed by an admin: not generated again while the cluster stays as it is (a joined
+                         * scope not cloned yet has no cluster: while there is none). */
                         a |= ACTION_REMEMBER_REMOVAL;
                         next->removed = true;
                         next->removed_sig = f->cluster_sig;
@@ -125,7 +126,15 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
                 }
                 bool absent = !f->config_present && !(a & ACTION_WAIT_REMOVAL);
 
-                if (absent && !removed_as_is && !tried_as_is && f->config_dir_present) {
+                if (absent && f->join_blocked) {
+                        /* Its scope is in the DCS, to be joined: a handover of this cluster would fail (the DCS
+                         * has members), and joining would replace it. Neither: said once. */
+                        if (!prev->join_blocked_logged)
+                                a |= ACTION_LOG_JOIN_BLOCKED;
+                        next->join_blocked_logged = true;
+                } else if (absent && f->join_pending) {
+                        /* decided again once the DCS is read */
+                } else if (absent && !removed_as_is && !tried_as_is && f->config_dir_present) {
                         if (f->cluster_error) {
                                 a |= ACTION_LOG_CLUSTER_ERROR;
                                 next->tried = true;
@@ -149,7 +158,17 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
                 next->cluster_sig = 0;
                 next->tried = false;
                 next->tried_sig = 0;
+                /* A scope in the DCS to join: the configuration of a replica, which Patroni clones from. */
+                if (f->join_ready && !f->config_present && !(a & ACTION_WAIT_REMOVAL) && !next->removed &&
+                    f->config_dir_present && (!prev->join_tried || f->retry)) {
+                        a |= ACTION_GENERATE;
+                        next->join_tried = true;
+                }
         }
+        if (!f->join_ready)
+                next->join_tried = false;
+        if (!f->join_blocked)
+                next->join_blocked_logged = false;
         if (!next->removed)
                 next->removed_sig = 0;
         return a;
@@ -161,7 +180,8 @@ bool reconcile_memo_equal(const ClusterMemo *a, const ClusterMemo *b) {
                a->removed_sig == b->removed_sig && a->tried == b->tried && a->tried_sig == b->tried_sig &&
                a->absent == b->absent && a->absent_since_ms == b->absent_since_ms && a->skip_logged == b->skip_logged &&
                a->takeover_off_logged == b->takeover_off_logged && a->conflict_logged == b->conflict_logged &&
-               a->read_warned == b->read_warned;
+               a->read_warned == b->read_warned && a->join_tried == b->join_tried &&
+               a->join_blocked_logged == b->join_blocked_logged;
 }
 
 const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
@@ -169,7 +189,8 @@ const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
                                              "stop",             "log-cluster-gone", "log-skipped",
                                              "takeover",         "log-takeover-off", "log-conflict",
                                              "log-cluster-error", "wait-removal",   "remember-removal",
-                                             "forget-removal",   "log-read-error", "inspect-config" };
+                                             "forget-removal",   "log-read-error", "inspect-config",
+                                             "log-join-blocked" };
         size_t n = 0;
 
         buf[0] = 0;

@@ -29,6 +29,8 @@ START_TEST(test_defaults) {
         ck_assert_int_eq(s->start_conf, START_CONF_MANUAL);
         ck_assert_ptr_null(s->template);
         ck_assert(settings_in_scope(s, "15", "main"));
+        ck_assert_uint_eq(s->n_join, 0); /* join: off */
+        ck_assert(!settings_join_match(s, "15-main"));
         ck_assert_int_eq(settings_unit_name(s, "15", "my-db", unit, sizeof(unit)), 0);
         ck_assert_str_eq(unit, "patroni@15-my-db.service");
         settings_free(s);
@@ -38,6 +40,7 @@ END_TEST
 START_TEST(test_all_keys) {
         Settings *s = parse_ok("include: ['15/*', '16/*']\n"
                                "exclude: \"*/test*\"\n"
+                               "join: [\"15-*\", \"16-main\"]\n"
                                "autostart: no\n"
                                "reload_on_change: false\n"
                                "settle_ms: 250\n"
@@ -48,6 +51,10 @@ START_TEST(test_all_keys) {
                                "tls: {ca: /etc/ssl/ours/ca.pem, cert: /etc/ssl/ours/db1.pem, key: /etc/ssl/ours/db1.key}\n");
         char unit[128];
 
+        ck_assert_uint_eq(s->n_join, 2);
+        ck_assert(settings_join_match(s, "15-main"));
+        ck_assert(settings_join_match(s, "16-main"));
+        ck_assert(!settings_join_match(s, "16-other"));
         ck_assert_str_eq(s->tls_ca, "/etc/ssl/ours/ca.pem");
         ck_assert_str_eq(s->tls_cert, "/etc/ssl/ours/db1.pem");
         ck_assert_str_eq(s->tls_key, "/etc/ssl/ours/db1.key");
@@ -75,17 +82,19 @@ START_TEST(test_errors) {
         parse_bad("settle_ms: 1s\n", "/s.yml:1:12: settle_ms: expected a number of milliseconds, got \"1s\"");
         parse_bad("settle_ms: 9999999\n", "/s.yml:1:12: settle_ms: 9999999 is out of range (0-600000)");
         parse_bad("\nsettle: 5\n",
-                  "/s.yml:2:1: unknown setting \"settle\" (known: include, exclude, autostart, reload_on_change, "
+                  "/s.yml:2:1: unknown setting \"settle\" (known: include, exclude, join, autostart, reload_on_change, "
                   "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, tls, unit)");
         parse_bad("start_conf: auto\n", "/s.yml:1:13: start_conf: expected manual, disabled or keep, got \"auto\"");
         parse_bad("include: {a: b}\n", "/s.yml:1:10: include: expected a list of patterns such as [\"15/*\"]");
+        parse_bad("join: {a: b}\n", "/s.yml:1:7: join: expected a list of patterns such as [\"15-*\"]");
+        parse_bad("join: [\"15-*\", \"\"]\n", "/s.yml:1:16: join: expected a pattern string");
         parse_bad("include: [a, [b]]\n", "/s.yml:1:14: include: expected a pattern string");
         parse_bad("unit: patroni.service\n", "/s.yml:1:7: unit: \"patroni.service\" must contain %i once and end in .service");
         parse_bad("unit: 'p@%i;rm.service'\n",
                   "/s.yml:1:7: unit: \"p@%i;rm.service\" has a character not allowed in a unit name");
         parse_bad("template: ''\n", "/s.yml:1:11: template: expected a non-empty string");
         parse_bad("autostart: [true]\n", "/s.yml:1:12: autostart: expected true or false");
-        parse_bad("- a\n", "/s.yml:1:1: expected a mapping of settings (include, exclude, autostart, reload_on_change, "
+        parse_bad("- a\n", "/s.yml:1:1: expected a mapping of settings (include, exclude, join, autostart, reload_on_change, "
                            "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, tls, unit)");
         parse_bad("autostart: true\nautostart: false\n", "/s.yml:2:1: autostart is set twice");
         parse_bad("tls: /etc/ssl\n", "/s.yml:1:6: tls: expected a mapping with ca, cert and key (file paths)");

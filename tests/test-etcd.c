@@ -92,9 +92,9 @@ START_TEST(test_watch) {
         EtcdWatchStatus st;
         char *err = NULL, *line;
 
-        /* created */
-        const char *created = "{\"result\": {\"header\": {\"revision\": \"10\"}, \"created\": true}}";
-        ck_assert_int_eq(etcd_decode_watch(v, created, strlen(created), &st, &err), 0);
+        /* created: a line of the stream, the next one already behind it in the buffer */
+        const char *created = "{\"result\": {\"header\": {\"revision\": \"10\"}, \"created\": true}}\n{\"result\"";
+        ck_assert_int_eq(etcd_decode_watch(v, created, strchr(created, '\n') - created, &st, &err), 0);
         ck_assert(st.created);
         ck_assert(!st.canceled);
         ck_assert_int_eq(v->revision, 10);

@@ -18,9 +18,9 @@ sed 's/^#\([a-z_]*:\)/\1/' "$top_srcdir/etc/patroni-debiand.yml" >"$R/etc/patron
 out=$("$DAEMON" --root "$R" --check-config 2>&1); rc=$?
 check "the shipped settings, uncommented: valid" "0 Settings, template and DCS inputs are valid." "$rc $out"
 check "every key of the settings is in the shipped file" \
-        "autostart config_settle_ms exclude include reload_on_change removal_settle_ms settle_ms start_conf takeover template unit " \
+        "autostart config_settle_ms exclude include join reload_on_change removal_settle_ms settle_ms start_conf takeover template unit " \
         "$(sed -n 's/^#\([a-z_]*\):.*/\1/p' "$top_srcdir/etc/patroni-debiand.yml" | sort | tr '\n' ' ')"
-check "and every key is documented in patroni-debiand.yml(5)" "11" \
-        "$(for k in autostart config_settle_ms exclude include reload_on_change removal_settle_ms settle_ms start_conf takeover template unit; do
+check "and every key is documented in patroni-debiand.yml(5)" "12" \
+        "$(for k in autostart config_settle_ms exclude include join reload_on_change removal_settle_ms settle_ms start_conf takeover template unit; do
                 grep -q "^\.BR $k " "$top_srcdir/doc/patroni-debiand.yml.5" && echo "$k"; done | wc -l)"
 finish

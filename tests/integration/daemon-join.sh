@@ -1,0 +1,130 @@
+#!/bin/bash
+# join: the daemon watches a real etcd (on loopback, started here) and takes a replica of each scope its
+# globs name: the configuration generated with the leader's port (or the next free one), the unit started;
+# nothing for a scope without a leader, of an uninstalled version, outside the globs, or whose name a
+# local cluster has; nothing removed when a leader or etcd goes away; the watch recovers after a restart.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
+        skip "join against etcd (needs etcd-server and etcd-client)"
+        finish
+fi
+
+read -r CPORT PPORT < <(/usr/bin/python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
+ETCD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pdd-etcd-XXXXXX")
+CLEANUP+=("rm -rf '$ETCD_DIR'")
+EP=http://127.0.0.1:$CPORT
+EPID=
+start_etcd() {
+        etcd --name t --data-dir "$ETCD_DIR/data" --listen-client-urls "$EP" --advertise-client-urls "$EP" \
+                --listen-peer-urls "http://127.0.0.1:$PPORT" --initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
+                --initial-cluster "t=http://127.0.0.1:$PPORT" >>"$ETCD_DIR/etcd.log" 2>&1 &
+        EPID=$!
+        CLEANUP+=("kill -9 $EPID")
+        for _ in $(seq 100); do ectl endpoint health >/dev/null 2>&1 && return 0; sleep 0.1; done
+        return 1
+}
+ectl() { ETCDCTL_API=3 etcdctl --endpoints="$EP" "$@"; }
+NS=/postgresql-common
+member() { # SCOPE NAME PORT: a member as Patroni writes it
+        ectl put "$NS/$1/members/$2" "{\"conn_url\": \"postgres://10.0.0.$((RANDOM % 200 + 2)):$3/postgres\", \"api_url\": \"https://10.0.0.2:8008/patroni\", \"state\": \"running\", \"role\": \"primary\", \"version\": \"3.0.2\"}" >/dev/null
+}
+leader() { ectl put "$NS/$1/leader" "$2" >/dev/null; }
+
+start_etcd || { not_ok "etcd did not start: $(tail -3 "$ETCD_DIR/etcd.log")"; finish; }
+
+new_daemon_root 'join: ["15-a*", "15-g*", "15-main", "16-*", "15-late*", "15-n*"]'
+printf 'etcd3:\n  hosts: 127.0.0.1:%s\n' "$CPORT" >"$R/etc/patroni/dcs.yml"
+old_cluster 15 main 5432 # the fresh host's 15/main, in the way of the scope 15-main
+touch -d '1 hour ago' "$R/etc/patroni/dcs.yml"
+
+# Scopes there before the daemon starts.
+member 15-alpha pdd-a 5440
+leader 15-alpha pdd-a
+member 15-main pdd-a 5432
+leader 15-main pdd-a
+member 15-zeta pdd-a 5450 # not in join:
+leader 15-zeta pdd-a
+member 16-old pdd-a 5460 # PostgreSQL 16 is not installed here
+leader 16-old pdd-a
+member 15-noleader pdd-a 5470
+ectl put "$NS/15-alpha/config" '{"ttl": 30}' >/dev/null
+
+start_daemon
+if wait_for 'dry-run: start patroni@15-alpha.service' 1 10; then ok "15-alpha joined at start-up"; else
+        not_ok "15-alpha not joined: $(cat "$LOG")"; fi
+check "15-alpha: a replica's configuration with the leader's port" "15-alpha /postgresql-common/ 10.0.0.* 5440" \
+        "$(yaml_get "$R/etc/patroni/15-alpha.yml" 'd["scope"], d["namespace"], "10.0.0.*", d["postgresql"]["listen"].rsplit(":", 1)[1]' |
+                tr -d "(),'")"
+check "15-alpha: root:postgres 0640 (or the test's user), not world-readable" "0" \
+        "$(($(stat -c %a "$R/etc/patroni/15-alpha.yml") % 10))"
+expect_count "the decision said with PGCLUSTER" 'DCS: 15-alpha, leader pdd-a: joins' 1
+wait_for 'Not joining 15-main' 1 5
+expect_count "15-main: a local cluster 15/main is in the way: said, with what to do" \
+        'Not joining 15-main \(leader pdd-a in the DCS\): the pg-common cluster 15/main is here already.*pg_dropcluster --stop 15 main' 1
+check "... and it is neither joined nor handed over" "no" "$([ -e "$R/etc/patroni/15-main.yml" ] && echo yes || echo no)"
+expect_count "16-old: PostgreSQL 16 not installed: said, not joined" 'DCS: 16-old, leader pdd-a: PostgreSQL version not installed' 1
+check "15-zeta (no glob), 16-old, 15-noleader: no configuration" "" \
+        "$(ls "$R/etc/patroni" | grep -E '15-zeta|16-old|15-noleader')"
+
+# A scope that appears later; its leader's port is taken here (15-alpha's): the next free one.
+member 15-gamma pdd-b 5440
+leader 15-gamma pdd-b
+if wait_for 'dry-run: start patroni@15-gamma.service' 1 10; then ok "15-gamma, new in the DCS, joined"; else
+        not_ok "15-gamma not joined: $(tail -5 "$LOG")"; fi
+check "15-gamma: the leader's port 5440 is 15-alpha's here: the next free one" "5441" \
+        "$(yaml_get "$R/etc/patroni/15-gamma.yml" 'd["postgresql"]["listen"].rsplit(":", 1)[1]')"
+
+# A scope without a leader is joined once it has one.
+leader 15-noleader pdd-a
+if wait_for 'dry-run: start patroni@15-noleader.service' 1 10; then ok "15-noleader joined once it has a leader"; else
+        not_ok "15-noleader: $(tail -5 "$LOG")"; fi
+
+# Never destructive: the leader key gone, members gone, etcd gone: nothing removed or stopped.
+ectl del "$NS/15-alpha/leader" >/dev/null
+ectl del --prefix "$NS/15-gamma/" >/dev/null
+wait_for 'DCS: 15-alpha, leader none' 1 5
+kill -TERM "$EPID"
+wait "$EPID" 2>/dev/null
+if wait_for 'DCS watch: .*trying again in' 1 10; then ok "etcd stopped: said, with when the watch tries again"; else
+        not_ok "etcd stopped, nothing said: $(tail -5 "$LOG")"; fi
+quiet 1500
+expect_count "... and nothing is stopped" 'dry-run: stop' 0
+check "... nor removed" "15-alpha.yml 15-gamma.yml 15-noleader.yml" \
+        "$(cd "$R/etc/patroni" && ls 15-*.yml | tr '\n' ' ' | sed 's/ $//')"
+
+# etcd back: the watch recovers by itself (backoff), reads the namespace again and joins what appeared.
+start_etcd || not_ok "etcd did not start again"
+member 15-later pdd-c 5480
+leader 15-later pdd-c
+if wait_for 'dry-run: start patroni@15-later.service' 1 30; then ok "etcd restarted: the watch recovered, 15-later joined"; else
+        not_ok "after etcd's restart: $(tail -5 "$LOG")"; fi
+expect_count "the watch said it is up again" 'DCS watch: .*watching /postgresql-common/ from revision' 2
+
+# An admin removes a joined configuration: stopped, and not joined again.
+rm "$R/etc/patroni/15-noleader.yml"
+if wait_for 'dry-run: stop patroni@15-noleader.service' 1 5; then ok "a joined configuration removed: its unit stopped"; else
+        not_ok "removal: $(tail -5 "$LOG")"; fi
+leader 15-noleader pdd-b # the scope changes in the DCS
+quiet 1000
+check "... and it is not joined again" "no" "$([ -e "$R/etc/patroni/15-noleader.yml" ] && echo yes || echo no)"
+expect_count "... which is said" 'DCS: 15-noleader, leader pdd-b: not joined again, its configuration was removed here' 1
+
+# join: with a DCS other than etcd3 is a configuration error: SIGHUP keeps the old settings, --check-config says it.
+cp "$R/etc/patroni/dcs.yml" "$R/dcs.yml.good"
+printf 'consul:\n  host: 127.0.0.1:8500\n' >"$R/etc/patroni/dcs.yml"
+kill -HUP "$DPID"
+if wait_for 'Invalid configuration, keeping the previous one: .*join: only etcd3 is supported, and /etc/patroni/dcs.yml says consul' 1 5; then
+        ok "SIGHUP with join: and consul: refused, the old settings kept"
+else
+        not_ok "SIGHUP with consul: $(tail -3 "$LOG")"
+fi
+out=$("$DAEMON" --root "$R" --check-config 2>&1); rc=$?
+check "--check-config: join: with consul is an error" "1 yes" \
+        "$rc $(grep -q 'join: only etcd3 is supported' <<<"$out" && echo yes)"
+cp "$R/dcs.yml.good" "$R/etc/patroni/dcs.yml"
+stop_daemon
+finish
