@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "dcs.h"
 #include "etcdwatch.h"
+#include "generate.h"
 
 /*
  * Joining: a scope in the DCS that this host takes a replica of, with no step
@@ -60,3 +61,7 @@ const char *join_verdict_to_string(JoinVerdict v);
  */
 int join_watch_conf(const DcsConfig *dcs, char *const *env, const char *root_path, const char *namespace,
                     EtcdWatchConf *ret, char **ret_error);
+
+/* The DCS's namespace read once, as the daemon would watch it (the CLI): -errno with *RET_ERROR; -ENOTSUP if
+ * the DCS is not etcd3 (nothing to say). */
+int join_read_dcs(int rootfd, const char *root_path, GenInputs *in, int timeout_ms, EtcdView **ret, char **ret_error);

@@ -30,6 +30,11 @@
  * A data directory reached through a symlink counts as having data. */
 bool takeover_cluster_has_data(int rootfd, const PgCluster *c);
 
+/* Does C hold nothing but what initdb made (its databases, no relation or database of a user's, no
+ * tablespace)? 1 pristine, 0 not (WHY says what was found), -errno if its data directory cannot be read.
+ * Conservative: a catalog rewritten by VACUUM FULL counts as not pristine. At most 100000 entries are read. */
+int takeover_cluster_pristine(int rootfd, const PgCluster *c, char *why, size_t size);
+
 /* What the daemon hands the helper. */
 typedef struct TakeoverParams {
         const char *version, *cluster;

@@ -120,3 +120,24 @@ int join_watch_conf(const DcsConfig *dcs, char *const *env, const char *root_pat
         }
         return 0;
 }
+
+int join_read_dcs(int rootfd, const char *root_path, GenInputs *in, int timeout_ms, EtcdView **ret, char **ret_error) {
+        _cleanup_(envconf_freep) char **env = NULL;
+        _cleanup_free_ char *ns = NULL;
+        EtcdWatchConf c = {};
+        int r;
+
+        *ret = NULL;
+        *ret_error = NULL;
+        if (!in->dcs || !streq_ptr(in->dcs->type, "etcd3"))
+                return -ENOTSUP;
+        r = gen_namespace(in, &ns, ret_error);
+        if (r < 0)
+                return r;
+        env = envconf_read(rootfd, &(bool){ false });
+        r = join_watch_conf(in->dcs, env, root_path, ns, &c, ret_error);
+        if (r >= 0)
+                r = etcd_read_once(&c, timeout_ms, ret, ret_error);
+        etcdwatch_conf_done(&c);
+        return r;
+}

@@ -20,6 +20,7 @@
 #include "dcs.h"
 #include "patroniconf.h"
 #include "generate.h"
+#include "join.h"
 #include "takeover.h"
 #include "tlsca.h"
 #include "upgrade.h"
@@ -81,6 +82,8 @@ static void help(void) {
                program);
 }
 
+
+#define DCS_READ_TIMEOUT_MS 1500 /* per endpoint: list and check read the DCS once */
 /* The exit statuses, as --help and patroni-debianctl(1) give them. */
 enum {
         EXIT_OK = 0,
@@ -527,6 +530,60 @@ static void validate_with_patroni(Findings *f, const char *file, const char *sho
                 finding(f, "ok", "patroni --validate-config %s: nothing but the notes above", shown);
 }
 
+/* join: what the daemon does with the cluster's scope in the DCS; a local cluster in the way, and whether it
+ * holds more than initdb made. C: the pg-common cluster, NULL if there is none. */
+static void check_join(Findings *f, const Globals *g, int rootfd, const Settings *s, GenInputs *in,
+                       const char *version, const char *cluster, const PgCluster *c) {
+        _cleanup_(etcd_view_freep) EtcdView *view = NULL;
+        _cleanup_free_ char *error = NULL;
+        char scope[NAME_MAX + 64], config[PATH_MAX];
+        int r = join_read_dcs(rootfd, g->root, in, DCS_READ_TIMEOUT_MS, &view, &error);
+
+        if (r == -ENOTSUP) {
+                finding(f, "error", "join: only etcd3 is supported, and %s says %s", in->dcs ? in->dcs->source : "no DCS",
+                        in->dcs ? strna(in->dcs->type) : "nothing");
+                return;
+        }
+        if (r < 0) {
+                finding(f, "warning", "join: the DCS was not read: %s", error ? error : strerror(-r));
+                return;
+        }
+        if ((size_t) snprintf(scope, sizeof(scope), "%s-%s", version, cluster) >= sizeof(scope))
+                return;
+        const EtcdScope *sc = etcd_view_find(view, scope);
+        if (!sc) {
+                finding(f, "info", "join: the DCS has no scope %s in %s", scope, view->prefix);
+                return;
+        }
+        snprintf(config, sizeof(config), PATRONI_DIR "/%s.yml", scope);
+        JoinFacts jf = { .scope = scope, .has_leader = sc->leader != NULL,
+                         .binaries = pgcommon_have_binaries(rootfd, version),
+                         .config_present = fs_open_in_root(rootfd, config, O_PATH, false) != -ENOENT,
+                         .cluster_present = c != NULL };
+        JoinVerdict v = join_decide(s, &jf);
+        if (v != JOIN_LOCAL_CLUSTER) {
+                finding(f, "info", "join: the DCS has %s (leader %s): %s", scope, sc->leader ? sc->leader : "none",
+                        join_verdict_to_string(v));
+                return;
+        }
+        char why[PATH_MAX + 64];
+        r = takeover_cluster_pristine(rootfd, c, why, sizeof(why));
+        if (r > 0)
+                finding(f, "warning",
+                        "join: the DCS has %s (leader %s), and the pg-common cluster %s/%s here is in the way; it holds "
+                        "nothing but what initdb made: drop it (pg_dropcluster --stop %s %s) and this host joins",
+                        scope, strna(sc->leader), version, cluster, version, cluster);
+        else if (r == 0)
+                finding(f, "warning",
+                        "join: the DCS has %s (leader %s), and the pg-common cluster %s/%s here is in the way; it holds "
+                        "data of its own (%s), so it is neither replaced nor joined: move it under another name, or "
+                        "take %s out of join:", scope, strna(sc->leader), version, cluster, why, scope);
+        else
+                finding(f, "warning",
+                        "join: the DCS has %s (leader %s), and the pg-common cluster %s/%s here is in the way (what it "
+                        "holds cannot be told: %s)", scope, strna(sc->leader), version, cluster, strerror(-r));
+}
+
 /* What anyone on the network could do to this cluster, and what to do about it. */
 /* The hosts' own TLS files, which the first configuration written makes: not missing before that. */
 static bool made_with_first_config(int rootfd, const char *path, bool generated) {
@@ -757,12 +814,13 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                                 s->takeover ? "a generated configuration hands it over to Patroni"
                                             : "takeover: false, so nothing would be started for it");
         }
-        pgcluster_done(&c);
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0)
                 finding(&f, "error", "%s", err.message ? err.message : "cannot load the template and DCS inputs");
         else {
                 finding(&f, "ok", "template and DCS inputs");
+                if (s->n_join > 0)
+                        check_join(&f, g, rootfd, s, in, version, cluster, r >= 0 && !c.error ? &c : NULL);
                 if (gen_render(in, &req, &out, &err) < 0)
                         finding(&f, "error", "generating: %s", err.message ? err.message : "failed");
                 else {
@@ -774,6 +832,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                 }
         }
         gen_error_done(&err);
+        pgcluster_done(&c);
 
         snprintf(path, sizeof(path), PATRONI_DIR "/%s-%s.yml", version, cluster);
         r = fs_read_in_root(rootfd, path, false, &text, &size);
@@ -1134,6 +1193,36 @@ static int cmd_upgrade(const Globals *g, int argc, char **argv) {
         return status;
 }
 
+/* With an etcd3 DCS: its scopes, what this host does with each (join:), and those with no row here. Whatever
+ * keeps it from being read is said on stderr; false then. */
+static bool list_dcs(const Globals *g, int rootfd, const Settings *s, StatusRow **rows, size_t *n) {
+        _cleanup_(gen_inputs_freep) GenInputs *in = NULL;
+        _cleanup_(etcd_view_freep) EtcdView *view = NULL;
+        _cleanup_free_ char *error = NULL;
+        GenPaths paths = { .default_template = PKGDATADIR "/config.yml.in", .default_vip_template = PKGDATADIR "/vip.in",
+                           .keep_temp_files = true, .settings_template = s->template,
+                           .tls = { s->tls_ca, s->tls_cert, s->tls_key } };
+        GenError err = {};
+        int r;
+
+        if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0) {
+                gen_error_done(&err);
+                return false; /* no template or DCS inputs to read it with: said by check */
+        }
+        r = join_read_dcs(rootfd, g->root, in, DCS_READ_TIMEOUT_MS, &view, &error);
+        if (r == -ENOTSUP)
+                return false;
+        if (r < 0) {
+                log_warning("the DCS was not read: %s", error ? error : strerror(-r));
+                return false;
+        }
+        if (status_dcs(rootfd, s, view, rows, n) < 0) {
+                log_oom();
+                return false;
+        }
+        return true;
+}
+
 static int cmd_list(const Globals *g, int argc, char **argv) {
         _cleanup_close_ int rootfd = -1;
         _cleanup_free_ char *error = NULL;
@@ -1170,12 +1259,13 @@ static int cmd_list(const Globals *g, int argc, char **argv) {
                 settings_free(s);
                 return EXIT_FAILED;
         }
+        bool dcs = list_dcs(g, rootfd, s, &rows, &n);
         status_units(rows, n, s);
         status_patroni(rows, n, 1000);
         if (json)
                 status_print_json(stdout, rows, n);
         else
-                status_print_table(stdout, rows, n);
+                status_print_table(stdout, rows, n, dcs);
         free(rows);
         settings_free(s);
         return fflush(stdout) == 0 ? 0 : EXIT_FAILED;

@@ -12,7 +12,9 @@
 
 #include "bus.h"
 #include "fsutil.h"
+#include "etcd.h"
 #include "generate.h"
+#include "join.h"
 #include "macro.h"
 #include "patroniapi.h"
 #include "patroniconf.h"
@@ -92,6 +94,7 @@ int status_collect(int rootfd, const Settings *s, StatusRow **ret, size_t *ret_n
                 if (!row)
                         goto oom;
                 row->port = l->clusters[i].port;
+                row->has_cluster = true;
         }
 
         /* Configurations, with or without a cluster (a replica before its clone). */
@@ -131,6 +134,32 @@ int status_collect(int rootfd, const Settings *s, StatusRow **ret, size_t *ret_n
 oom:
         free(rows);
         return -ENOMEM;
+}
+
+int status_dcs(int rootfd, const Settings *s, const EtcdView *view, StatusRow **rows, size_t *n) {
+        for (size_t i = 0; i < view->n_scopes; i++) {
+                const EtcdScope *sc = &view->scopes[i];
+                char version[32], cluster[64];
+                if (join_scope_split(sc->name, version, sizeof(version), cluster, sizeof(cluster)) < 0)
+                        continue; /* not one a template makes */
+                size_t before = *n;
+                StatusRow *r = find_or_add(rows, n, version, cluster);
+                if (!r)
+                        return -ENOMEM;
+                if (*n > before)
+                        r->port = etcd_scope_leader_port(sc);
+                JoinFacts f = { .scope = sc->name, .has_leader = sc->leader != NULL,
+                                .binaries = pgcommon_have_binaries(rootfd, version),
+                                .config_present = !streq(r->config, "none") && !streq(r->config, "excluded"),
+                                .cluster_present = r->has_cluster };
+                snprintf(r->dcs_leader, sizeof(r->dcs_leader), "%s", strempty(sc->leader));
+                r->dcs_join = join_verdict_to_string(join_decide(s, &f));
+                if (!settings_in_scope(s, version, cluster))
+                        r->config = "excluded";
+        }
+        if (*n)
+                qsort(*rows, *n, sizeof(StatusRow), cmp_rows);
+        return 0;
 }
 
 /* ---- units and members ---------------------------------------------------------------------- */
@@ -193,28 +222,45 @@ static const char *config_cell(const StatusRow *r, char *buf, size_t size) {
         return buf;
 }
 
-void status_print_table(FILE *f, const StatusRow *rows, size_t n) {
-        int w[5] = { 3, 7, 4, 6, 4 };
-        char port[8], c[5][1024];
+/* The DCS cell: "LEADER: what this host does", "-" if the scope is not in the DCS. */
+static const char *dcs_cell(const StatusRow *r, char *buf, size_t size) {
+        if (!r->dcs_join)
+                return "-";
+        snprintf(buf, size, "%s%s%s", r->dcs_leader, r->dcs_leader[0] ? ": " : "", r->dcs_join);
+        return buf;
+}
+
+void status_print_table(FILE *f, const StatusRow *rows, size_t n, bool dcs) {
+        int w[6] = { 3, 7, 4, 6, 4, 7 };
+        char port[8], c[6][1024], d[300];
 
         for (size_t i = 0; i < n; i++) {
                 w[0] = max_int(w[0], (int) strlen(cell(rows[i].version, c[0], sizeof(c[0]))));
                 w[1] = max_int(w[1], (int) strlen(cell(rows[i].cluster, c[1], sizeof(c[1]))));
                 w[3] = max_int(w[3], (int) strlen(config_cell(&rows[i], c[3], sizeof(c[3]))));
                 w[4] = max_int(w[4], (int) strlen(cell(rows[i].unit, c[4], sizeof(c[4]))));
+                w[5] = max_int(w[5], (int) strlen(cell(rows[i].patroni, c[5], sizeof(c[5]))));
         }
         w[2] = 5;
-        fprintf(f, "%-*s %-*s %-*s %-*s %-*s %s\n", w[0], "Ver", w[1], "Cluster", w[2], "Port", w[3], "Config", w[4],
-                "Unit", "Patroni");
+        fprintf(f, "%-*s %-*s %-*s %-*s %-*s ", w[0], "Ver", w[1], "Cluster", w[2], "Port", w[3], "Config", w[4],
+                "Unit");
+        if (dcs)
+                fprintf(f, "%-*s DCS\n", w[5], "Patroni");
+        else
+                fprintf(f, "Patroni\n");
         for (size_t i = 0; i < n; i++) {
                 if (rows[i].port)
                         snprintf(port, sizeof(port), "%d", rows[i].port);
                 else
                         snprintf(port, sizeof(port), "-");
-                fprintf(f, "%-*s %-*s %-*s %-*s %-*s %s\n", w[0], cell(rows[i].version, c[0], sizeof(c[0])), w[1],
+                fprintf(f, "%-*s %-*s %-*s %-*s %-*s ", w[0], cell(rows[i].version, c[0], sizeof(c[0])), w[1],
                         cell(rows[i].cluster, c[1], sizeof(c[1])), w[2], port, w[3],
-                        config_cell(&rows[i], c[3], sizeof(c[3])), w[4], cell(rows[i].unit, c[4], sizeof(c[4])),
-                        cell(rows[i].patroni, c[2], sizeof(c[2])));
+                        config_cell(&rows[i], c[3], sizeof(c[3])), w[4], cell(rows[i].unit, c[4], sizeof(c[4])));
+                if (dcs)
+                        fprintf(f, "%-*s %s\n", w[5], cell(rows[i].patroni, c[2], sizeof(c[2])),
+                                cell(dcs_cell(&rows[i], d, sizeof(d)), c[5], sizeof(c[5])));
+                else
+                        fprintf(f, "%s\n", cell(rows[i].patroni, c[2], sizeof(c[2])));
         }
 }
 
@@ -262,6 +308,18 @@ void status_print_json(FILE *f, const StatusRow *rows, size_t n) {
                 if (rows[i].patroni_error[0])
                         json_str(f, rows[i].patroni_error);
                 else
+                        fputs("null", f);
+                fputs(", \"dcs\": ", f);
+                if (rows[i].dcs_join) {
+                        fputs("{\"leader\": ", f);
+                        if (rows[i].dcs_leader[0])
+                                json_str(f, rows[i].dcs_leader);
+                        else
+                                fputs("null", f);
+                        fputs(", \"join\": ", f);
+                        json_str(f, rows[i].dcs_join);
+                        fputc('}', f);
+                } else
                         fputs("null", f);
                 fputs(", \"handover\": ", f);
                 if (rows[i].handover[0])

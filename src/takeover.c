@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -33,6 +34,100 @@ bool takeover_cluster_has_data(int rootfd, const PgCluster *c) {
                 return false;
         r = probe(rootfd, path);
         return r == 0 || r == -ELOOP;
+}
+
+#define FIRST_NORMAL_OID 16384ULL /* PostgreSQL's FirstNormalObjectId: below it, what initdb made */
+#define PRISTINE_ENTRIES_MAX 100000
+
+/* The number a relation file's or a database directory's name starts with ("16384", "16384.1", "16384_fsm"). */
+static unsigned long long oid_of(const char *name) {
+        char *end;
+        if (name[0] < '0' || name[0] > '9')
+                return 0;
+        errno = 0;
+        unsigned long long v = strtoull(name, &end, 10);
+        return errno ? ULLONG_MAX : v;
+}
+
+/* DIR's entries (opened below ROOTFD, symlinks not followed): the first whose number is FIRST_NORMAL_OID or more
+ * into WHICH. 1 found, 0 none, -errno. *BUDGET counts entries read. */
+static int first_user_oid(int rootfd, const char *dir, char *which, size_t size, unsigned *budget) {
+        int fd = fs_open_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY, true);
+        DIR *d;
+        int r = 0;
+
+        if (fd < 0)
+                return fd;
+        d = fdopendir(fd);
+        if (!d) {
+                r = negative_errno();
+                close(fd);
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (++*budget > PRISTINE_ENTRIES_MAX) {
+                        snprintf(which, size, "more than %d files", PRISTINE_ENTRIES_MAX);
+                        r = 1;
+                        break;
+                }
+                if (oid_of(de->d_name) >= FIRST_NORMAL_OID) {
+                        snprintf(which, size, "%s", de->d_name);
+                        r = 1;
+                        break;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+int takeover_cluster_pristine(int rootfd, const PgCluster *c, char *why, size_t size) {
+        char path[PATH_MAX], which[NAME_MAX + 1];
+        unsigned budget = 0;
+        int r;
+
+        why[0] = 0;
+        if (!c->data_directory || c->data_directory[0] != '/')
+                return -ENOENT;
+        /* A database made after initdb. */
+        snprintf(path, sizeof(path), "%s/base", c->data_directory);
+        r = first_user_oid(rootfd, path, which, sizeof(which), &budget);
+        if (r != 0) {
+                if (r > 0)
+                        snprintf(why, size, "a database of its own (%s/%s)", path, which);
+                return r > 0 ? 0 : r;
+        }
+        /* A table, index, sequence, ... in one of initdb's (a number of FirstNormalObjectId or above). */
+        int fd = fs_open_in_root(rootfd, path, O_RDONLY | O_DIRECTORY, true);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                r = fd < 0 ? fd : negative_errno();
+                if (fd >= 0)
+                        close(fd);
+                return r;
+        }
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                char db[PATH_MAX];
+                if (de->d_name[0] == '.')
+                        continue;
+                if ((size_t) snprintf(db, sizeof(db), "%s/%s", path, de->d_name) >= sizeof(db))
+                        continue;
+                r = first_user_oid(rootfd, db, which, sizeof(which), &budget);
+                if (r > 0)
+                        snprintf(why, size, "a relation of its own (%s/%s)", db, which);
+                else if (r == -ENOTDIR)
+                        r = 0;
+        }
+        closedir(d);
+        if (r != 0)
+                return r > 0 ? 0 : r;
+        /* A tablespace. */
+        snprintf(path, sizeof(path), "%s/pg_tblspc", c->data_directory);
+        r = first_user_oid(rootfd, path, which, sizeof(which), &budget);
+        if (r > 0)
+                snprintf(why, size, "a tablespace (%s/%s)", path, which);
+        if (r == -ENOENT)
+                r = 0;
+        return r > 0 ? 0 : r < 0 ? r : 1;
 }
 
 #define STEP_KEY "TAKEOVER_STEP="

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etcd.h"
 #include "status.h"
 #include "testutil.h"
 
@@ -71,13 +72,13 @@ START_TEST(test_print) {
         fclose(f);
         ck_assert_str_eq(buf, "[{\"version\": \"15\", \"cluster\": \"main\", \"port\": 5432, \"config\": \"generated\", "
                               "\"unit\": \"active\", \"patroni\": \"Leader running\", \"patroni_error\": null, "
-                              "\"handover\": \"roles\"},\n"
+                              "\"dcs\": null, \"handover\": \"roles\"},\n"
                               " {\"version\": \"15\", \"cluster\": \"x\\\"y\", \"port\": null, \"config\": \"none\", "
                               "\"unit\": null, \"patroni\": null, \"patroni_error\": \"no answer\\u000a\", "
-                              "\"handover\": null}]\n");
+                              "\"dcs\": null, \"handover\": null}]\n");
         free(buf);
         f = open_memstream(&buf, &size);
-        status_print_table(f, rows, 2);
+        status_print_table(f, rows, 2, false);
         fclose(f);
         ck_assert_str_eq(buf, "Ver Cluster Port  Config             Unit   Patroni\n"
                               "15  main    5432  generated+handover active Leader running\n"
@@ -88,11 +89,74 @@ START_TEST(test_print) {
         StatusRow evil = { .version = "15", .cluster = "e", .config = "admin", .unit = "-",
                            .patroni = "Leader\x1b[2J\r\n15 main\x7f\xc2\x9b" "1m ok \xc3\xa9" };
         f = open_memstream(&buf, &size);
-        status_print_table(f, &evil, 1);
+        status_print_table(f, &evil, 1, false);
         fclose(f);
         ck_assert_str_eq(buf, "Ver Cluster Port  Config Unit Patroni\n"
                               "15  e       -     admin  -    Leader\\x1b[2J\\x0d\\x0a15 main\\x7f\\x9b" "1m ok \xc3\xa9\n");
         free(buf);
+}
+END_TEST
+
+START_TEST(test_dcs) {
+        char *root = tmp_root();
+        Settings *s = NULL;
+        char *error = NULL, *buf = NULL;
+        StatusRow *rows = NULL;
+        size_t n = 0, size = 0;
+
+        /* Here: 15/main (a cluster), 15/mine (a configuration); PostgreSQL 15 only. */
+        tmp_write(root, "etc/postgresql/15/main/postgresql.conf", "port = 5432\n");
+        tmp_write(root, "etc/patroni/15-mine.yml", "scope: 15-mine\npostgresql:\n  listen: '*:5433'\n");
+        tmp_mkdirs(root, "usr/lib/postgresql/15/bin");
+        tmp_write(root, "etc/patroni/patroni-debiand.yml", "join: ['15-*', '16-*']\n");
+        int rootfd = tmp_rootfd(root);
+        ck_assert_int_ge(settings_load(rootfd, "/etc/patroni/patroni-debiand.yml", &s, &error), 0);
+        ck_assert_int_eq(status_collect(rootfd, s, &rows, &n), 0);
+
+        /* The DCS: 15-main (in the way of the local cluster), 15-mine (configured), 15-new (to join), 16-x (not
+         * installed), "odd" (not VERSION-CLUSTER: no row). */
+        EtcdView *v = etcd_view_new("/postgresql-common/");
+        const char *m = "{\"conn_url\": \"postgres://10.0.0.1:5440/postgres\"}";
+        const char *keys[] = { "15-main", "15-mine", "15-new", "16-x", "odd" };
+        for (size_t i = 0; i < 5; i++) {
+                char k[128];
+                snprintf(k, sizeof(k), "/postgresql-common/%s/members/a", keys[i]);
+                etcd_view_apply(v, k, strlen(k), m, strlen(m));
+                snprintf(k, sizeof(k), "/postgresql-common/%s/leader", keys[i]);
+                etcd_view_apply(v, k, strlen(k), "a", 1);
+        }
+        ck_assert_int_eq(status_dcs(rootfd, s, v, &rows, &n), 0);
+        ck_assert_uint_eq(n, 4);
+        ck_assert_str_eq(rows[0].cluster, "main");
+        ck_assert_str_eq(rows[0].dcs_join, "blocked by a local cluster");
+        ck_assert_int_eq(rows[0].port, 5432); /* its own */
+        ck_assert_str_eq(rows[1].dcs_join, "configured here");
+        ck_assert_str_eq(rows[2].cluster, "new");
+        ck_assert_str_eq(rows[2].dcs_join, "joins");
+        ck_assert_int_eq(rows[2].port, 5440); /* the leader's */
+        ck_assert_str_eq(rows[2].config, "none");
+        ck_assert_str_eq(rows[3].dcs_join, "PostgreSQL version not installed");
+
+        FILE *f = open_memstream(&buf, &size);
+        status_print_table(f, rows, n, true);
+        fclose(f);
+        ck_assert_str_eq(buf, "Ver Cluster Port  Config Unit Patroni DCS\n"
+                              "15  main    5432  none   -    -       a: blocked by a local cluster\n"
+                              "15  mine    5433  admin  -    -       a: configured here\n"
+                              "15  new     5440  none   -    -       a: joins\n"
+                              "16  x       5440  none   -    -       a: PostgreSQL version not installed\n");
+        free(buf);
+        f = open_memstream(&buf, &size);
+        status_print_json(f, rows + 2, 1);
+        fclose(f);
+        ck_assert_ptr_nonnull(strstr(buf, "\"dcs\": {\"leader\": \"a\", \"join\": \"joins\"}"));
+        free(buf);
+
+        etcd_view_free(v);
+        free(rows);
+        settings_free(s);
+        close(rootfd);
+        tmp_root_remove(root);
 }
 END_TEST
 
@@ -102,6 +166,7 @@ int main(void) {
 
         tcase_add_test(tc, test_collect);
         tcase_add_test(tc, test_print);
+        tcase_add_test(tc, test_dcs);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

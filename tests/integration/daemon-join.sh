@@ -70,6 +70,30 @@ expect_count "16-old: PostgreSQL 16 not installed: said, not joined" 'DCS: 16-ol
 check "15-zeta (no glob), 16-old, 15-noleader: no configuration" "" \
         "$(ls "$R/etc/patroni" | grep -E '15-zeta|16-old|15-noleader')"
 
+# list shows the DCS's scopes and what this host does with each; check says whether 15/main is in the way
+# with data of its own or only what initdb made.
+out=$("$CTL" --root "$R" list 2>&1)
+echo "$out" | sed 's/^/# /'
+row() { awk -v c="$1" '$2 == c { $1 = $1; print }' <<<"$out"; }
+check "list: the header has the DCS column" "Ver Cluster Port Config Unit Patroni DCS" "$(head -1 <<<"$out" | tr -s ' ')"
+check "list: 15/main here, in the way of the DCS's 15-main" "15 main 5432 none - - pdd-a: blocked by a local cluster" "$(row main)"
+check "list: a scope with no configuration here (its leader's port)" "15 zeta 5450 none - - pdd-a: not in join" "$(row zeta)"
+check "list: a scope without a leader" "15 noleader - none - - no leader" "$(row noleader)"
+check "list: 15-alpha, joined" "15 alpha 5440 generated - - pdd-a: configured here" "$(row alpha)"
+check "list --json: the scope's leader and what this host does" "pdd-a|PostgreSQL version not installed" \
+        "$("$CTL" --root "$R" list --json | /usr/bin/python3 -c 'import json,sys
+r = next(r for r in json.load(sys.stdin) if r["cluster"] == "old")
+print(r["dcs"]["leader"], r["dcs"]["join"], sep="|")')"
+echo "data_directory = '/var/lib/postgresql/15/main'" >>"$R/etc/postgresql/15/main/postgresql.conf"
+mkdir -p "$R/var/lib/postgresql/15/main/base/1" "$R/var/lib/postgresql/15/main/base/5" "$R/var/lib/postgresql/15/main/pg_tblspc"
+echo 15 >"$R/var/lib/postgresql/15/main/PG_VERSION"
+touch "$R/var/lib/postgresql/15/main/base/5/1259" "$R/var/lib/postgresql/15/main/base/5/2619_fsm"
+check "check 15/main: in the way, holding only what initdb made: drop it" "yes" \
+        "$("$CTL" --root "$R" check 15/main 2>&1 | grep -q 'in the way; it holds nothing but what initdb made: drop it (pg_dropcluster --stop 15 main)' && echo yes)"
+touch "$R/var/lib/postgresql/15/main/base/5/16385"
+check "check 15/main: in the way, with a relation of its own: neither replaced nor joined" "yes" \
+        "$("$CTL" --root "$R" check 15/main 2>&1 | grep -q 'holds data of its own (a relation of its own (/var/lib/postgresql/15/main/base/5/16385)), so it is neither replaced nor joined' && echo yes)"
+
 # A scope that appears later; its leader's port is taken here (15-alpha's): the next free one.
 member 15-gamma pdd-b 5440
 leader 15-gamma pdd-b
