@@ -33,6 +33,9 @@
  *  in the DCS to join                    once (the cluster is in the way)
  *  a cluster here, no config, join: set  wait: decided when the DCS is read
  *  and the DCS not read yet
+ *  a pristine cluster here, no config,   neither generated nor handed over (it would
+ *  a join: glob names its scope, which   lead the scope): logged once; joined over
+ *  has no leader in the DCS              only by patroni-debianctl join
  *  config for a cluster marked for       instead of starting patroni@: start the
  *  takeover (generated while the         takeover unit, when the config is new,
  *  cluster had data)                     the cluster changed, or on start-up or
@@ -67,6 +70,8 @@ typedef struct ClusterFacts {
         bool join_ready;   /* its scope is in the DCS, and this host joins it (join.h) */
         bool join_blocked; /* ... would, but a pg-common cluster of that name is here */
         bool join_pending; /* join: is set and the DCS has not been read yet: a cluster here may be in the way */
+        bool join_wait;    /* a join: glob names its scope, the DCS has no leader for it, and the cluster here holds
+                            * nothing but what initdb made: left to pg-common until the DCS says who leads */
 } ClusterFacts;
 
 typedef struct ClusterMemo {
@@ -86,6 +91,7 @@ typedef struct ClusterMemo {
         bool read_warned;
         bool join_tried;          /* generating to join was decided (until the scope is no longer joinable) */
         bool join_blocked_logged;
+        bool join_wait_logged;
 } ClusterMemo;
 
 typedef enum Action {
@@ -105,6 +111,7 @@ typedef enum Action {
         ACTION_LOG_READ_ERROR = 1 << 13,  /* its configuration cannot be read */
         ACTION_INSPECT_CONFIG = 1 << 14,  /* new or changed: warn about its mode, note its DCS section */
         ACTION_LOG_JOIN_BLOCKED = 1 << 15, /* its scope is to be joined, but a local cluster is in the way */
+        ACTION_LOG_JOIN_WAIT = 1 << 16,    /* a pristine cluster under a join: glob, its scope not led yet */
 } Action;
 
 /* What the unit manager is asked to do: a failure of one of these is tried again. */

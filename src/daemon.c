@@ -285,6 +285,19 @@ static void gather_join(Daemon *d, Item *it, Gathered *g) {
         g->facts.join_blocked = g->join == JOIN_LOCAL_CLUSTER;
 }
 
+/* A cluster here, no configuration, its scope named by join: and not led in the DCS: is it an empty one (what
+ * installing postgresql-NN makes), which a handover would make the scope's leader? */
+static void gather_join_wait(Daemon *d, Item *it, Gathered *g) {
+        char why[PATH_MAX + 64];
+
+        if (!d->etcd || !g->facts.cluster_present || g->facts.config_present || g->facts.config_read_error ||
+            g->facts.join_blocked || g->facts.join_ready || !settings_join_match(d->settings, g->join_scope) ||
+            it->memo.tried)
+                return;
+        /* The data directory is postgres's: read with bounds, symlinks not followed. */
+        g->facts.join_wait = takeover_cluster_pristine(d->rootfd, &g->cluster, why, sizeof(why)) > 0;
+}
+
 static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
         _cleanup_free_ char *text = NULL;
         ClusterFacts *f = &g->facts;
@@ -353,6 +366,7 @@ static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
                                                          : takeover_pending(d->rootfd, it->version, it->cluster);
         f->unit = d->units ? units_state(d->units, g->unit) : UNIT_STATE_UNKNOWN;
         gather_join(d, it, g);
+        gather_join_wait(d, it, g);
 }
 
 static Policy policy_of(const Settings *s) {
@@ -573,6 +587,14 @@ static unsigned apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) 
                            "holds nothing you need, drop it (pg_dropcluster --stop %s %s) and this host joins; "
                            "else remove %s from join:.",
                            g->join_scope, g->join_leader, g->pgcluster, it->version, it->cluster, g->join_scope);
+        if (actions & ACTION_LOG_JOIN_WAIT)
+                log_fields(LOG_NOTICE, 0, &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_JOIN_BLOCKED }),
+                           "Not handing %s over to Patroni: join: names its scope %s, which has no leader in the DCS, "
+                           "and the cluster holds nothing but what initdb made; handed over, it would lead %s. It "
+                           "stays with pg-common until the DCS has a leader (then patroni-debianctl join %s replaces "
+                           "it with a replica); once it holds data of its own, systemctl reload patroni-debiand hands "
+                           "it over.",
+                           g->pgcluster, g->join_scope, g->join_scope, g->pgcluster);
         if ((actions & ACTION_TAKEOVER) && start_takeover(d, it, g) < 0)
                 failed |= ACTION_TAKEOVER;
         if ((actions & ACTION_STOP) && request_unit(d, UNIT_STOP, g, g->unit) < 0)

@@ -54,6 +54,10 @@ static void help(void) {
                "                      generate writes: TLS with verified peers, hostssl pg_hba rules,\n"
                "                      secrets moved to env.conf. Each file is backed up first\n"
                "                      (NAME.TIMESTAMP.bak, root only), then its Patroni is reloaded\n"
+               "  join VERSION/CLUSTER\n"
+               "                      Take a replica of the DCS's scope VERSION-CLUSTER here (etcd3), as\n"
+               "                      join: in patroni-debiand.yml does; a pg-common cluster of that name\n"
+               "                      in the way is dropped only if it holds nothing but what initdb made\n"
                "  ctl VERSION/CLUSTER [PATRONICTL-ARGS...]\n"
                "                      Run patronictl -c /etc/patroni/VERSION-CLUSTER.yml PATRONICTL-ARGS\n"
                "                      (VERSION-CLUSTER is accepted too); its exit status is kept.\n"
@@ -1046,6 +1050,155 @@ static int upgrade_targets(int rootfd, bool all, char **args, int n_args, char *
         return 0;
 }
 
+/* Run a pg-common tool (found on PATH); its output, on failure, into *RET_WHY. 0, or -EIO. */
+static int run_tool(const char *const argv[], char **ret_why) {
+        _cleanup_free_ char *out = NULL;
+        int status = run_capture(argv, NULL, true, &out);
+
+        if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        if (out) {
+                size_t n = strlen(out);
+                while (n > 0 && out[n - 1] == '\n')
+                        out[--n] = 0;
+        }
+        if (asprintf(ret_why, "%s failed: %s", argv[0],
+                     status < 0 ? strerror(-status) : out && out[0] ? out : "no output") < 0)
+                *ret_why = NULL;
+        return -EIO;
+}
+
+/*
+ * join VERSION/CLUSTER: a replica here of the DCS's scope VERSION-CLUSTER, as the daemon makes one for join:
+ * (whatever the globs say: this is the admin's own choice). A pg-common cluster of that name in the way is
+ * stopped and, only if it holds nothing but what initdb made, dropped; otherwise it is started again as it
+ * was, and nothing else is done.
+ */
+static int cmd_join(const Globals *g, int argc, char **argv) {
+        _cleanup_(gen_inputs_freep) GenInputs *in = NULL;
+        _cleanup_(etcd_view_freep) EtcdView *view = NULL;
+        _cleanup_(settings_freep) Settings *s = NULL;
+        _cleanup_free_ char *error = NULL, *added = NULL, *tls_made = NULL;
+        _cleanup_close_ int rootfd = -1;
+        char version[32], cluster[NAME_MAX + 1], scope[NAME_MAX + 64], path[PATH_MAX];
+        GenPaths paths = { .default_template = PKGDATADIR "/config.yml.in", .default_vip_template = PKGDATADIR "/vip.in",
+                           .temp_max_age_s = GEN_TEMP_MAX_AGE_S };
+        GenOutput out = {};
+        GenError err = {};
+        PgCluster c = {};
+        int r, status;
+
+        r = cluster_command_begin(g, argc, argv, argc > 2, "join 15/main", version, sizeof(version), cluster,
+                                  sizeof(cluster), &rootfd);
+        if (r <= 0)
+                return -r;
+        if (settings_load(rootfd, SETTINGS_PATH, &s, &error) < 0) {
+                log_error("%s", error ? error : "out of memory");
+                return EXIT_INVALID_INPUT;
+        }
+        paths.settings_template = s->template;
+        paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
+        if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0) {
+                log_error("%s", err.message ? err.message : "out of memory");
+                status = exit_status_of(err.status);
+                gen_error_done(&err);
+                return status;
+        }
+        r = join_read_dcs(rootfd, g->root, in, DCS_READ_TIMEOUT_MS, &view, &error);
+        if (r < 0) {
+                log_error("join: %s", r == -ENOTSUP ? "only etcd3 is supported" : error ? error : strerror(-r));
+                return EXIT_INVALID_INPUT;
+        }
+        snprintf(scope, sizeof(scope), "%s-%s", version, cluster);
+        const EtcdScope *sc = etcd_view_find(view, scope);
+        if (!sc || !sc->leader) {
+                log_error("join: the DCS has %s %s in %s: nothing to join", sc ? "no leader for" : "no scope", scope,
+                          view->prefix);
+                return EXIT_INVALID_INPUT;
+        }
+        snprintf(path, sizeof(path), PATRONI_DIR "/%s.yml", scope);
+        if (fs_open_in_root(rootfd, path, O_PATH, false) != -ENOENT) {
+                log_error("join: %s exists: this host is configured for %s/%s already", path, version, cluster);
+                return EXIT_EXISTS;
+        }
+
+        r = pgcommon_read_cluster(rootfd, version, cluster, &c);
+        if (r >= 0) {
+                /* In the way: stopped (nothing may change while it is looked at), then dropped only if pristine. */
+                const char *st[] = { "pg_ctlcluster", version, cluster, "status", NULL };
+                const char *stop[] = { "pg_ctlcluster", version, cluster, "stop", "-m", "fast", NULL };
+                const char *start[] = { "pg_ctlcluster", version, cluster, "start", NULL };
+                const char *drop[] = { "pg_dropcluster", version, cluster, NULL };
+                _cleanup_free_ char *why_tool = NULL;
+                char why[PATH_MAX + 64];
+                bool was_running = run_tool(st, &why_tool) >= 0;
+                free(why_tool);
+                why_tool = NULL;
+                if (was_running && run_tool(stop, &why_tool) < 0) {
+                        log_error("join: cannot stop %s/%s: %s", version, cluster, strna(why_tool));
+                        pgcluster_done(&c);
+                        return EXIT_FAILED;
+                }
+                r = takeover_cluster_pristine(rootfd, &c, why, sizeof(why));
+                pgcluster_done(&c);
+                if (r <= 0) {
+                        if (r < 0)
+                                snprintf(why, sizeof(why), "what it holds cannot be told: %s", strerror(-r));
+                        if (was_running && run_tool(start, &why_tool) < 0)
+                                log_error("join: and it cannot be started again: %s", strna(why_tool));
+                        log_error("join: %s/%s holds data of its own (%s): it is not replaced. Move it away "
+                                  "(pg_renamecluster) or drop it yourself if you do not need it", version, cluster,
+                                  why);
+                        return EXIT_INVALID_INPUT;
+                }
+                if (run_tool(drop, &why_tool) < 0) {
+                        log_error("join: cannot drop %s/%s: %s", version, cluster, strna(why_tool));
+                        return EXIT_FAILED;
+                }
+                printf("Dropped %s/%s, which held nothing but what initdb made\n", version, cluster);
+                /* The cluster is gone: what the generator knew of it too. */
+                in = gen_inputs_free(in);
+                if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0) {
+                        log_error("%s", err.message ? err.message : "out of memory");
+                        status = exit_status_of(err.status);
+                        gen_error_done(&err);
+                        return status;
+                }
+        } else if (r != -ENOENT) {
+                log_error("join: %s/%s: %s", version, cluster, strerror(-r));
+                return EXIT_FAILED;
+        }
+
+        int port = etcd_scope_leader_port(sc);
+        GenRequest req = { .version = version, .cluster = cluster, .port = port, .port_or_next = port > 0 };
+        if (gen_render(in, &req, &out, &err) >= 0 &&
+            (!streq_ptr(out.conf.scope, scope) || !streq_ptr(out.conf.namespace, view->prefix))) {
+                err.status = GEN_INVALID_INPUT;
+                if (asprintf(&err.message, "the template gives %s/%s scope %s in namespace %s, not the DCS's %s in %s",
+                             version, cluster, strna(out.conf.scope), strna(out.conf.namespace), scope,
+                             view->prefix) < 0)
+                        err.message = NULL;
+        }
+        if (err.status != GEN_OK || prepare_host(in, &out, &added, &tls_made, &err) < 0 ||
+            gen_write(in, &out, false, &err) < 0) {
+                log_error("join: %s", err.message ? err.message : "out of memory");
+                status = exit_status_of(err.status);
+                gen_error_done(&err);
+                gen_output_done(&out);
+                return status;
+        }
+        printf("Wrote %s/%s (PostgreSQL port %d, REST API port %d): a replica of %s (leader %s), which Patroni "
+               "clones once patroni-debiand starts it\n", PATRONI_DIR, out.name, out.port, out.api_port, scope,
+               sc->leader);
+        if (added)
+                printf("Added %s to %s (root only): every host of the cluster needs the same file\n", added,
+                       PATRONI_ENV_CONF);
+        if (tls_made)
+                printf("Made %s: this host's certificate\n", tls_made);
+        gen_output_done(&out);
+        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+}
+
 static int cmd_upgrade(const Globals *g, int argc, char **argv) {
         _cleanup_close_ int rootfd = -1;
         _cleanup_(settings_freep) Settings *s = NULL;
@@ -1311,6 +1464,8 @@ int main(int argc, char **argv) {
                 return cmd_check(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "upgrade"))
                 return cmd_upgrade(&g, argc - optind, argv + optind);
+        if (streq(argv[optind], "join"))
+                return cmd_join(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "ctl"))
                 return cmd_ctl(&g, argc - optind, argv + optind);
 

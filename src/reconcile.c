@@ -134,6 +134,12 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
                         next->join_blocked_logged = true;
                 } else if (absent && f->join_pending) {
                         /* decided again once the DCS is read */
+                } else if (absent && f->join_wait) {
+                        /* Handed over, it would lead the scope that this host is to join: an empty cluster (the
+                         * one installing postgresql-NN makes) waits for the DCS to say who leads. */
+                        if (!prev->join_wait_logged)
+                                a |= ACTION_LOG_JOIN_WAIT;
+                        next->join_wait_logged = true;
                 } else if (absent && !removed_as_is && !tried_as_is && f->config_dir_present) {
                         if (f->cluster_error) {
                                 a |= ACTION_LOG_CLUSTER_ERROR;
@@ -169,6 +175,8 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
                 next->join_tried = false;
         if (!f->join_blocked)
                 next->join_blocked_logged = false;
+        if (!f->join_wait)
+                next->join_wait_logged = false;
         if (!next->removed)
                 next->removed_sig = 0;
         return a;
@@ -181,7 +189,7 @@ bool reconcile_memo_equal(const ClusterMemo *a, const ClusterMemo *b) {
                a->absent == b->absent && a->absent_since_ms == b->absent_since_ms && a->skip_logged == b->skip_logged &&
                a->takeover_off_logged == b->takeover_off_logged && a->conflict_logged == b->conflict_logged &&
                a->read_warned == b->read_warned && a->join_tried == b->join_tried &&
-               a->join_blocked_logged == b->join_blocked_logged;
+               a->join_blocked_logged == b->join_blocked_logged && a->join_wait_logged == b->join_wait_logged;
 }
 
 const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
@@ -190,7 +198,7 @@ const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
                                              "takeover",         "log-takeover-off", "log-conflict",
                                              "log-cluster-error", "wait-removal",   "remember-removal",
                                              "forget-removal",   "log-read-error", "inspect-config",
-                                             "log-join-blocked" };
+                                             "log-join-blocked", "log-join-wait" };
         size_t n = 0;
 
         buf[0] = 0;

@@ -36,9 +36,16 @@ leader() { ectl put "$NS/$1/leader" "$2" >/dev/null; }
 
 start_etcd || { not_ok "etcd did not start: $(tail -3 "$ETCD_DIR/etcd.log")"; finish; }
 
-new_daemon_root 'join: ["15-a*", "15-g*", "15-main", "16-*", "15-late*", "15-n*"]'
+new_daemon_root 'join: ["15-a*", "15-g*", "15-main", "16-*", "15-late*", "15-n*", "15-w*"]'
 printf 'etcd3:\n  hosts: 127.0.0.1:%s\n' "$CPORT" >"$R/etc/patroni/dcs.yml"
 old_cluster 15 main 5432 # the fresh host's 15/main, in the way of the scope 15-main
+# 15/wait: an empty cluster (only what initdb made) whose scope join: names, not in the DCS yet
+old_cluster 15 wait 5490
+echo "data_directory = '/var/lib/postgresql/15/wait'" >>"$R/etc/postgresql/15/wait/postgresql.conf"
+touch -d '1 hour ago' "$R/etc/postgresql/15/wait/postgresql.conf"
+mkdir -p "$R/var/lib/postgresql/15/wait/base/1" "$R/var/lib/postgresql/15/wait/base/5"
+echo 15 >"$R/var/lib/postgresql/15/wait/PG_VERSION"
+touch "$R/var/lib/postgresql/15/wait/base/5/1259"
 touch -d '1 hour ago' "$R/etc/patroni/dcs.yml"
 
 # Scopes there before the daemon starts.
@@ -66,6 +73,9 @@ wait_for 'Not joining 15-main' 1 5
 expect_count "15-main: a local cluster 15/main is in the way: said, with what to do" \
         'Not joining 15-main \(leader pdd-a in the DCS\): the pg-common cluster 15/main is here already.*pg_dropcluster --stop 15 main' 1
 check "... and it is neither joined nor handed over" "no" "$([ -e "$R/etc/patroni/15-main.yml" ] && echo yes || echo no)"
+expect_count "15/wait: empty, its scope named by join: but not in the DCS: not handed over, said why" \
+        'Not handing 15/wait over to Patroni: join: names its scope 15-wait, which has no leader in the DCS' 1
+check "... no configuration for it" "no" "$([ -e "$R/etc/patroni/15-wait.yml" ] && echo yes || echo no)"
 expect_count "16-old: PostgreSQL 16 not installed: said, not joined" 'DCS: 16-old, leader pdd-a: PostgreSQL version not installed' 1
 check "15-zeta (no glob), 16-old, 15-noleader: no configuration" "" \
         "$(ls "$R/etc/patroni" | grep -E '15-zeta|16-old|15-noleader')"
@@ -94,6 +104,29 @@ touch "$R/var/lib/postgresql/15/main/base/5/16385"
 check "check 15/main: in the way, with a relation of its own: neither replaced nor joined" "yes" \
         "$("$CTL" --root "$R" check 15/main 2>&1 | grep -q 'holds data of its own (a relation of its own (/var/lib/postgresql/15/main/base/5/16385)), so it is neither replaced nor joined' && echo yes)"
 
+# patroni-debianctl join 15/main: the admin's opt-in. pg-common's tools are stubs here (they would act on this
+# machine's clusters, not on the test's root): pg_ctlcluster says the cluster is stopped, pg_dropcluster removes
+# it below the root and says so.
+mkdir -p "$R/bin"
+printf '#!/bin/sh\necho "pg_ctlcluster $*" >>"%s/tools.log"\n[ "$3" = status ] && exit 3\nexit 0\n' "$R" >"$R/bin/pg_ctlcluster"
+printf '#!/bin/sh\necho "pg_dropcluster $*" >>"%s/tools.log"\nrm -rf "%s/etc/postgresql/$1/$2" "%s/var/lib/postgresql/$1/$2"\n' "$R" "$R" "$R" \
+        >"$R/bin/pg_dropcluster"
+chmod +x "$R/bin/pg_ctlcluster" "$R/bin/pg_dropcluster"
+out=$(PATH=$R/bin:$PATH "$CTL" --root "$R" join 15/main 2>&1); rc=$?
+check "join 15/main, which has a relation of its own: refused, nothing dropped" "5 yes 0" \
+        "$rc $(grep -q 'holds data of its own (a relation of its own (/var/lib/postgresql/15/main/base/5/16385)): it is not replaced' <<<"$out" && echo yes) $(grep -c pg_dropcluster "$R/tools.log")"
+rm "$R/var/lib/postgresql/15/main/base/5/16385"
+out=$(PATH=$R/bin:$PATH "$CTL" --root "$R" join 15/main 2>&1); rc=$?
+echo "$out" | sed 's/^/# /'
+check "join 15/main, pristine: dropped, and the configuration of a replica written (the leader's port)" \
+        "0 yes pg_dropcluster 15 main 15-main /postgresql-common/ 5432" \
+        "$rc $(grep -q '^Dropped 15/main, which held nothing but what initdb made' <<<"$out" && echo yes) $(tail -1 "$R/tools.log") $(
+                yaml_get "$R/etc/patroni/15-main.yml" 'd["scope"], d["namespace"], d["postgresql"]["listen"].rsplit(":", 1)[1]' | tr -d "(),'")"
+if wait_for 'dry-run: start patroni@15-main.service' 1 10; then ok "... and the daemon starts it: Patroni clones"; else
+        not_ok "15-main after join: $(tail -3 "$LOG")"; fi
+out=$("$CTL" --root "$R" join 15/zeta-none 2>&1); rc=$?
+check "join of a scope the DCS does not have: refused" "5 patroni-debianctl: error: join: the DCS has no scope 15-zeta-none in /postgresql-common/: nothing to join" "$rc $out"
+
 # A scope that appears later; its leader's port is taken here (15-alpha's): the next free one.
 member 15-gamma pdd-b 5440
 leader 15-gamma pdd-b
@@ -117,7 +150,7 @@ if wait_for 'DCS watch: .*trying again in' 1 10; then ok "etcd stopped: said, wi
         not_ok "etcd stopped, nothing said: $(tail -5 "$LOG")"; fi
 quiet 1500
 expect_count "... and nothing is stopped" 'dry-run: stop' 0
-check "... nor removed" "15-alpha.yml 15-gamma.yml 15-noleader.yml" \
+check "... nor removed" "15-alpha.yml 15-gamma.yml 15-main.yml 15-noleader.yml" \
         "$(cd "$R/etc/patroni" && ls 15-*.yml | tr '\n' ' ' | sed 's/ $//')"
 
 # etcd back: the watch recovers by itself (backoff), reads the namespace again and joins what appeared.
