@@ -26,72 +26,7 @@ ip netns add "$X" && CLEANUP+=("ip netns del $X") &&
         { not_ok "cannot set up the attacker's namespace"; finish; }
 attacker() { ip netns exec "$X" "$@"; }
 
-# etcd's CA (the test's, made here), a server certificate per host (serverAuth and clientAuth: peers and the
-# JSON gateway use it as a client too) and Patroni's client certificate.
-pki=$(mktemp -d)
-CLEANUP+=("rm -rf '$pki'")
-(
-        cd "$pki" || exit 1
-        ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-        openssl req -x509 "${ec[@]}" -days 30 -subj /CN=pdd-etcd-ca -keyout ca.key -out ca.pem
-        for i in 1 2 3 client; do
-                # Patroni's without a CommonName (etcd's gateway with authentication on refuses one, see README)
-                if [ "$i" = client ]; then subj=/O=patroni; else subj=/CN=etcd-$i; fi
-                openssl req "${ec[@]}" -subj "$subj" -keyout "$i.key" -out "$i.csr"
-                if [ "$i" = client ]; then ext='extendedKeyUsage=clientAuth'; else
-                        ext="subjectAltName=IP:10.231.0.$i,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth"; fi
-                openssl x509 -req -in "$i.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile <(printf "$ext\n") \
-                        -out "$i.pem"
-        done
-) >"$pki/openssl.log" 2>&1 || { not_ok "openssl: $(tail -3 "$pki/openssl.log")"; finish; }
-endpoints=https://10.231.0.1:2379,https://10.231.0.2:2379,https://10.231.0.3:2379
-etcdctl_on() { # HOST ARGS...: etcdctl with the client certificate
-        local i=$1
-        shift
-        on "$i" etcdctl --endpoints="$endpoints" --cacert=/etc/patroni/etcd-tls/ca.pem \
-                --cert=/etc/patroni/etcd-tls/client.pem --key=/etc/patroni/etcd-tls/client.key "$@"
-}
-for i in 1 2 3; do
-        host_prepare "$i" "${names[i]}" || { not_ok "cannot prepare host ${names[i]}"; finish; }
-        r=${H_SYS[i]}/root
-        rm -rf "$r"/var/lib/etcd/*
-        # Not at boot: a first member alone waits for its peers until systemd gives up on it.
-        rm -f "$r/etc/systemd/system/multi-user.target.wants/etcd.service"
-        mkdir -p "$r/etc/etcd-tls" "$r/etc/patroni/etcd-tls"
-        cp "$pki/ca.pem" "$r/etc/etcd-tls/" && cp "$pki/$i.pem" "$r/etc/etcd-tls/server.pem" &&
-                install -m 600 "$pki/$i.key" "$r/etc/etcd-tls/server.key"
-        cp "$pki/ca.pem" "$pki/client.pem" "$r/etc/patroni/etcd-tls/" && install -m 640 "$pki/client.key" "$r/etc/patroni/etcd-tls/"
-        cat >"$r/etc/default/etcd" <<ETCD
-ETCD_NAME=${names[i]}
-ETCD_LISTEN_PEER_URLS=https://10.231.0.$i:2380
-ETCD_LISTEN_CLIENT_URLS=https://10.231.0.$i:2379,https://127.0.0.1:2379
-ETCD_ADVERTISE_CLIENT_URLS=https://10.231.0.$i:2379
-ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.231.0.$i:2380
-ETCD_INITIAL_CLUSTER=pdd-a=https://10.231.0.1:2380,pdd-b=https://10.231.0.2:2380,pdd-c=https://10.231.0.3:2380
-ETCD_INITIAL_CLUSTER_STATE=new
-ETCD_INITIAL_CLUSTER_TOKEN=pdd-hosts
-ETCD_CLIENT_CERT_AUTH=true
-ETCD_TRUSTED_CA_FILE=/etc/etcd-tls/ca.pem
-ETCD_CERT_FILE=/etc/etcd-tls/server.pem
-ETCD_KEY_FILE=/etc/etcd-tls/server.key
-ETCD_PEER_CLIENT_CERT_AUTH=true
-ETCD_PEER_TRUSTED_CA_FILE=/etc/etcd-tls/ca.pem
-ETCD_PEER_CERT_FILE=/etc/etcd-tls/server.pem
-ETCD_PEER_KEY_FILE=/etc/etcd-tls/server.key
-ETCD
-        printf 'etcd3:\n  hosts: [10.231.0.1:2379, 10.231.0.2:2379, 10.231.0.3:2379]\n  protocol: https\n  cacert: /etc/patroni/etcd-tls/ca.pem\n  cert: /etc/patroni/etcd-tls/client.pem\n  key: /etc/patroni/etcd-tls/client.key\n' \
-                >"$r/etc/patroni/dcs.yml"
-        host_boot "$i" || { not_ok "host ${names[i]} did not boot"; finish; }
-        on "$i" sh -c 'chown -R etcd: /etc/etcd-tls && chown root:postgres /etc/patroni/etcd-tls/client.key'
-        on "$i" systemctl enable etcd >/dev/null 2>&1
-        on "$i" systemctl start --no-block etcd
-        lap "host ${names[i]}: prepared and booted"
-done
-if wait_until 60 etcdctl_on 1 endpoint health; then
-        ok "etcd: three members, healthy, over TLS with client certificates"
-else
-        not_ok "etcd is not healthy: $(etcdctl_on 1 endpoint health 2>&1 | tail -3)"
-fi
+etcd_hosts_up 3 || finish
 lap "three hosts and etcd"
 
 declare -A PORT=([main]=5432 [my-db]=5433) # on every host (generate --port on B and C)
