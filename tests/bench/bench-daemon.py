@@ -14,7 +14,10 @@
     4 MiB nested past the depth bound and one of 4 MiB of keys, a template
     with an alias bomb at the alias bound; each the daemon's start-up time
     with --once, beside an ordinary root's; and the time from SIGTERM to exit
-    while the daemon rescans 2,000 clusters that include such files.
+    while the daemon rescans 2,000 clusters that include such files;
+ 5. join, against an etcd on loopback: the delay from a scope's leader key to
+    its configuration, and the idle daemon's context switches with the watch
+    open.
 usage: bench-daemon.py DAEMON TEMPLATE [IDLE_SECONDS]"""
 import contextlib, os, re, select, shutil, signal, statistics, subprocess, sys, tempfile, time
 
@@ -272,3 +275,72 @@ try:
           "exited after %.1f ms" % (ms, (time.monotonic() - t0) * 1000))
 finally:
     shutil.rmtree(root, ignore_errors=True)
+
+# 5. join: an etcd on loopback (when installed), 200 scopes there; the delay from a scope's leader key to its
+#    configuration (past config_settle_ms, the daemon's own part: Patroni's clone comes after), and the idle
+#    daemon's context switches with the watch open and no DCS traffic.
+if shutil.which("etcd") and shutil.which("etcdctl"):
+    import base64, json, socket, urllib.request
+    socks = [socket.socket() for _ in range(2)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    cport, pport = (s.getsockname()[1] for s in socks)
+    for s in socks:
+        s.close()
+    edir = tempfile.mkdtemp(prefix="pdd-bench-etcd-")
+    ep = "http://127.0.0.1:%d" % cport
+    etcd = subprocess.Popen(["etcd", "--name", "b", "--data-dir", edir + "/d", "--listen-client-urls", ep,
+                             "--advertise-client-urls", ep, "--listen-peer-urls", "http://127.0.0.1:%d" % pport,
+                             "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % pport,
+                             "--initial-cluster", "b=http://127.0.0.1:%d" % pport],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def put(key, value):
+        body = json.dumps({"key": base64.b64encode(key.encode()).decode(),
+                           "value": base64.b64encode(value.encode()).decode()}).encode()
+        urllib.request.urlopen(urllib.request.Request(ep + "/v3/kv/put", body), timeout=5).read()
+
+    def member(scope, port):
+        put("/postgresql-common/%s/members/m" % scope,
+            json.dumps({"conn_url": "postgres://10.0.0.1:%d/postgres" % port, "state": "running"}))
+        put("/postgresql-common/%s/leader" % scope, "m")
+
+    root = make_root(0)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(ep + "/health", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        for i in range(200):
+            member("16-s%03d" % i, 6000 + i)  # PostgreSQL 16 is not installed: seen, not joined
+        with open(os.path.join(root, "etc/patroni/dcs.yml"), "w") as f:
+            f.write("etcd3:\n  hosts: 127.0.0.1:%d\n" % cport)
+        with open(os.path.join(root, "etc/patroni/patroni-debiand.yml"), "a") as f:
+            f.write("join: ['15-*', '16-*']\n")
+        d = Daemon(root)
+        d.wait_for(r"DCS watch: .*watching /postgresql-common/", 30)
+        delays = []
+        for i in range(20):
+            t0 = time.monotonic()
+            member("15-j%02d" % i, 7000 + i)
+            _, t1 = d.wait_for(r"Generated /etc/patroni/15-j%02d.yml" % i, 10)
+            delays.append((t1 - t0) * 1000 - 100)
+        print("join: delay from a scope's leader key in etcd to its configuration written, past config_settle_ms=100 "
+              "(200 other scopes watched): median %.1f ms (min %.1f, max %.1f, n=20)"
+              % (statistics.median(delays), min(delays), max(delays)))
+        time.sleep(1)
+        before = d.status("voluntary_ctxt_switches") + d.status("nonvoluntary_ctxt_switches")
+        time.sleep(idle_s)
+        after = d.status("voluntary_ctxt_switches") + d.status("nonvoluntary_ctxt_switches")
+        print("context switches of the idle daemon over %d s with the DCS watch open (no DCS traffic): %d"
+              % (idle_s, after - before))
+        d.stop()
+    finally:
+        etcd.terminate()
+        etcd.wait()
+        shutil.rmtree(edir, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+else:
+    print("join figures: skipped (etcd-server and etcd-client are not installed)")
