@@ -59,12 +59,14 @@ daemon_cmds() { # HOST: what the daemon did there: "configurations generated, un
 new_cluster() {
         local c=$1 t
         t=$SECONDS
+        T_EPOCH=$(date +%s.%N)
         on 1 pg_createcluster 15 "$c" --start >/dev/null 2>&1
         if wait_until 90 handed_over "$c"; then ok "A: 15/$c handed over ($((SECONDS - t)) s)"; else
                 not_ok "A: 15/$c: $(dcs_row 1 "$c"); $(on 1 journalctl -q -o cat PGCLUSTER="15/$c" | tail -3)"; fi
         wait_until 30 psql_on 1 "$(port_of "$c")" 'CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY); INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING'
         T_CREATED=$t
 }
+T_EPOCH=0
 
 # 1. 15/main on A; B and C join it with no command run on them.
 new_cluster main
@@ -92,6 +94,13 @@ if wait_until 120 streaming late 2 3; then
 else
         not_ok "15/late: B $(dcs_row 2 late), C $(dcs_row 3 late)"
 fi
+# Where 15/late's time went: A's handover (until Patroni holds the lock), B's daemon, Patroni's clone on B.
+{
+        on 1 journalctl -q -o short-unix | grep -m1 'Patroni holds the leader lock of 15.late' | sed 's/^\([0-9.]*\) .*/A-leader-lock \1/'
+        on 2 journalctl -q -o short-unix -u patroni-debiand | grep -m1 'Joining 15-late' | sed 's/^\([0-9.]*\) .*/B-daemon-joins \1/'
+        on 2 journalctl -q -o short-unix -u patroni@15-late | grep -m1 'bootstrap from leader' | sed 's/^\([0-9.]*\) .*/B-patroni-clones \1/'
+        on 2 journalctl -q -o short-unix -u patroni@15-late | grep -m1 'bootstrapped from leader' | sed 's/^\([0-9.]*\) .*/B-clone-done \1/'
+} | awk -v t0="$T_EPOCH" '{ printf "# join time line, 15/late: %s at +%.1f s\n", $1, $2 - t0 }'
 new_cluster other
 if wait_until 120 streaming other 2; then ok "15/other: B joined it"; else not_ok "15/other: B $(dcs_row 2 other)"; fi
 check "15/other: C's globs do not name it: no configuration there, and list says why" "none|None|None|not in join" \
