@@ -38,7 +38,8 @@ if wait_until 60 handed_over; then ok "within a minute of apt-get install, 15/ma
 check "its data is all there" "10000" \
         "$(inside runuser -u postgres -- psql -X -A -t -p 5432 -h /var/run/postgresql -d postgres -c 'SELECT count(*) FROM t')"
 check "postgresql@15-main inactive" "inactive" "$(inside systemctl is-active postgresql@15-main)"
-check "patroni-debianctl list agrees" "15 main 5432 generated active Leader running" \
+# (the DCS column: etcd3 is read; this host's leader, and no join: set)
+check "patroni-debianctl list agrees" "15 main 5432 generated active Leader running pdd-sys3: not in join" \
         "$(inside patroni-debianctl list | awk '$2 == "main" { $1 = $1; print }')"
 
 # Upgrade (the same version again): the daemon is restarted, Patroni is not.

@@ -169,7 +169,9 @@ lap "scenario 6 (journal)"
 # 7. Exposure.
 score=$(inside systemd-analyze security patroni-debiand.service 2>/dev/null | sed -n 's/.*Overall exposure level for patroni-debiand.service: \([0-9.]*\).*/\1/p')
 echo "# systemd-analyze security patroni-debiand.service: $score"
-check "exposure at most 2.0" "yes" "$(awk -v s="$score" 'BEGIN { print (s != "" && s <= 2.0) ? "yes" : "no" }')"
+# 2.1: IP sockets are allowed (RestrictAddressFamilies with AF_INET/AF_INET6, no IPAddressDeny=any), for the DCS
+# that join: watches; every other item is as tight as a root daemon that chowns files can be.
+check "exposure at most 2.1" "yes" "$(awk -v s="$score" 'BEGIN { print (s != "" && s <= 2.1) ? "yes" : "no" }')"
 
 # 8. Active the whole time.
 check "never restarted" "0 active" "$(inside systemctl show -p NRestarts --value patroni-debiand) $(inside systemctl is-active patroni-debiand)"
