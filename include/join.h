@@ -65,3 +65,9 @@ int join_watch_conf(const DcsConfig *dcs, char *const *env, const char *root_pat
 /* The DCS's namespace read once, as the daemon would watch it (the CLI): -errno with *RET_ERROR; -ENOTSUP if
  * the DCS is not etcd3 (nothing to say). */
 int join_read_dcs(int rootfd, const char *root_path, GenInputs *in, int timeout_ms, EtcdView **ret, char **ret_error);
+
+/* The configuration of a replica of VERSION-CLUSTER as join makes one: the leader's PostgreSQL port
+ * LEADER_PORT where it is free here (0: chosen as generate does), else the next free one; the rendered scope
+ * and namespace must be the DCS's (PREFIX), else GEN_INVALID_INPUT says what the template gives. */
+int join_render(GenInputs *in, const char *version, const char *cluster, int leader_port, const char *prefix,
+                GenOutput *out, GenError *err);

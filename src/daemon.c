@@ -50,6 +50,7 @@ typedef struct Item {
         Claims claims;
         double unit_retry_s; /* after a failed unit request: when to decide again (doubles, up to RETRY_MAX_S) */
         bool unit_failed;    /* ... and that decision is a retry, as on reload: a handover is started again */
+        bool dcs_changed;    /* its scope changed in the DCS: its next decision is logged with the verdict */
         /* A dry run writes nothing: what it would have written stands in for the file. */
         bool virtual_config, virtual_takeover;
         uint64_t virtual_hash;
@@ -618,12 +619,28 @@ static unsigned apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) 
  * A unit request that failed leaves the configuration as it was known before, and the item is decided
  * again after a while, which asks again. Returns the actions.
  */
+/* Its scope changed in the DCS: what this host does with it, with PGCLUSTER (not in join: at debug level). */
+static void log_join_verdict(const Item *it, const Gathered *g) {
+        bool removed = g->join == JOIN_YES && (it->memo.removed || g->facts.removal_on_disk);
+
+        log_fields(g->join == JOIN_OFF || g->join == JOIN_HAS_CONFIG ? LOG_DEBUG : LOG_INFO, 0,
+                   &((LogFields){ .cluster = g->pgcluster, .message_id = MESSAGE_DCS_WATCH }),
+                   "DCS: %s, leader %s: %s.", g->join_scope, g->join_leader[0] ? g->join_leader : "none",
+                   removed ? "not joined again, its configuration was removed here (patroni-debianctl generate "
+                             "makes it again)"
+                           : join_verdict_to_string(g->join));
+}
+
 static unsigned step(Daemon *d, Item *it, bool retry, Gathered *g) {
         const Policy policy = policy_of(d->settings);
         ClusterMemo prev = it->memo;
         unsigned actions, failed;
 
         gather(d, it, retry, g);
+        if (it->dcs_changed) {
+                log_join_verdict(it, g);
+                it->dcs_changed = false;
+        }
         actions = reconcile_decide(&g->facts, &prev, &policy, &it->memo);
         failed = apply(d, it, actions, g);
         if (failed & ACTIONS_UNIT) {
@@ -683,21 +700,6 @@ static int prepare_host(Daemon *d, const GenOutput *outs, GenError *errs, size_t
                 errs[i].message = strdup(error ? error : fs_describe_error(r));
         }
         return r;
-}
-
-/* The configuration rendered to join must be a member of the scope watched: the template gives it that scope in
- * that namespace. */
-static int join_check(Daemon *d, const Gathered *g, GenOutput *out, GenError *err) {
-        EtcdView *v = etcdwatch_view(d->etcd);
-
-        if (v && streq_ptr(out->conf.scope, g->join_scope) && streq_ptr(out->conf.namespace, v->prefix))
-                return 0;
-        err->status = GEN_INVALID_INPUT;
-        if (asprintf(&err->message, "the template gives it scope %s in namespace %s, not the DCS's %s in %s",
-                     strna(out->conf.scope), strna(out->conf.namespace), g->join_scope, v ? v->prefix : "?") < 0)
-                err->message = NULL;
-        gen_output_done(out);
-        return -EINVAL;
 }
 
 /* A dry run writes nothing: it says what it would write and where, and remembers it as if written. */
@@ -760,18 +762,17 @@ static void reconcile_items(Daemon *d, Item **items, size_t n_items, bool retry)
                         continue; /* its timer will decide */
                 if (step(d, it, retry, &g) & ACTION_GENERATE) {
                         GenRequest req = { .version = it->version, .cluster = it->cluster, .facts = &g.cluster };
-                        bool join = g.facts.join_ready && !g.facts.cluster_present;
-                        if (join) {
-                                /* A replica of the DCS's scope: the leader's port where it is free here. */
-                                req = (GenRequest){ .version = it->version, .cluster = it->cluster,
-                                                    .port = g.join_port, .port_or_next = g.join_port > 0 };
+                        EtcdView *view = etcdwatch_view(d->etcd);
+                        bool join = g.facts.join_ready && !g.facts.cluster_present && view;
+                        if (join)
                                 log_fields(LOG_INFO, 0, &((LogFields){ .cluster = g.pgcluster, .message_id = MESSAGE_JOIN }),
                                            "Joining %s: its leader %s is in the DCS, and join: names it; generating "
                                            "the configuration of a replica, which Patroni clones.", g.join_scope,
                                            g.join_leader);
-                        }
-                        if (gen_render(d->gen, &req, &outs[n], &errs[n]) >= 0 && (!join || join_check(d, &g, &outs[n],
-                                                                                                     &errs[n]) >= 0) &&
+                        /* A replica of the DCS's scope: the leader's port where it is free here. */
+                        if ((join ? join_render(d->gen, it->version, it->cluster, g.join_port, view->prefix, &outs[n],
+                                                &errs[n])
+                                  : gen_render(d->gen, &req, &outs[n], &errs[n])) >= 0 &&
                             mark_for_takeover(d, it, &g, &errs[n]) >= 0) {
                                 if (d->opts.dry_run)
                                         dry_run_write(d, it, &outs[n], &g.cluster);
@@ -1156,20 +1157,8 @@ static void on_join_settle(struct ev_loop *loop, ev_timer *t, int revents) {
                 Item *it = item_get(d, version, cluster);
                 if (!it)
                         return (void) log_oom();
+                it->dcs_changed = true; /* its next decision says its verdict */
                 items[n++] = it;
-        }
-        for (size_t i = 0; i < n; i++) {
-                Gathered g;
-                /* Each decision its scope's: said with PGCLUSTER (those not in join: only at debug level). */
-                gather(d, items[i], false, &g);
-                bool removed = g.join == JOIN_YES && (items[i]->memo.removed || g.facts.removal_on_disk);
-                log_fields(g.join == JOIN_OFF || g.join == JOIN_HAS_CONFIG ? LOG_DEBUG : LOG_INFO, 0,
-                           &((LogFields){ .cluster = g.pgcluster, .message_id = MESSAGE_DCS_WATCH }),
-                           "DCS: %s, leader %s: %s.", g.join_scope, g.join_leader[0] ? g.join_leader : "none",
-                           removed ? "not joined again, its configuration was removed here (patroni-debianctl "
-                                     "generate makes it again)"
-                                   : join_verdict_to_string(g.join));
-                pgcluster_done(&g.cluster);
         }
         reconcile_items(d, items, n, false);
         for (size_t i = 0; i < n; i++)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,4 +141,24 @@ int join_read_dcs(int rootfd, const char *root_path, GenInputs *in, int timeout_
                 r = etcd_read_once(&c, timeout_ms, ret, ret_error);
         etcdwatch_conf_done(&c);
         return r;
+}
+
+int join_render(GenInputs *in, const char *version, const char *cluster, int leader_port, const char *prefix,
+                GenOutput *out, GenError *err) {
+        GenRequest req = { .version = version, .cluster = cluster, .port = leader_port,
+                           .port_or_next = leader_port > 0 };
+        char scope[NAME_MAX + 64];
+        int r = gen_render(in, &req, out, err);
+
+        if (r < 0)
+                return r;
+        snprintf(scope, sizeof(scope), "%s-%s", version, cluster);
+        if (streq_ptr(out->conf.scope, scope) && streq_ptr(out->conf.namespace, prefix))
+                return 0;
+        err->status = GEN_INVALID_INPUT;
+        if (asprintf(&err->message, "the template gives %s/%s scope %s in namespace %s, not the DCS's %s in %s",
+                     version, cluster, strna(out->conf.scope), strna(out->conf.namespace), scope, prefix) < 0)
+                err->message = NULL;
+        gen_output_done(out);
+        return -EINVAL;
 }

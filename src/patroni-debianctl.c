@@ -1169,16 +1169,8 @@ static int cmd_join(const Globals *g, int argc, char **argv) {
                 return EXIT_FAILED;
         }
 
-        int port = etcd_scope_leader_port(sc);
-        GenRequest req = { .version = version, .cluster = cluster, .port = port, .port_or_next = port > 0 };
-        if (gen_render(in, &req, &out, &err) >= 0 &&
-            (!streq_ptr(out.conf.scope, scope) || !streq_ptr(out.conf.namespace, view->prefix))) {
-                err.status = GEN_INVALID_INPUT;
-                if (asprintf(&err.message, "the template gives %s/%s scope %s in namespace %s, not the DCS's %s in %s",
-                             version, cluster, strna(out.conf.scope), strna(out.conf.namespace), scope,
-                             view->prefix) < 0)
-                        err.message = NULL;
-        }
+        if (join_render(in, version, cluster, etcd_scope_leader_port(sc), view->prefix, &out, &err) < 0 && !err.status)
+                err.status = GEN_FAILED;
         if (err.status != GEN_OK || prepare_host(in, &out, &added, &tls_made, &err) < 0 ||
             gen_write(in, &out, false, &err) < 0) {
                 log_error("join: %s", err.message ? err.message : "out of memory");
