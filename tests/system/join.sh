@@ -151,10 +151,16 @@ else
         not_ok "etcd stopped, B said nothing: $(on 2 journalctl -q -o cat -u patroni-debiand | tail -3)"
 fi
 for i in 1 2 3; do on "$i" systemctl start --no-block etcd; done
-wait_until 60 etcdctl_on 1 endpoint health
+t=$SECONDS
+if wait_until 90 etcdctl_on 1 endpoint health; then
+        echo "# etcd restarted: all three members healthy after $((SECONDS - t)) s"
+else
+        not_ok "etcd restarted: not healthy after 90 s: $(etcdctl_on 1 endpoint health 2>&1 | tr '\n' ' ')"
+        etcd_journals 3
+fi
 new_cluster during
 if wait_until 150 streaming during 2 3; then ok "etcd restarted: 15/during, created right after, was joined by B and C"; else
-        not_ok "15/during: B $(dcs_row 2 during), C $(dcs_row 3 during); B: $(on 2 journalctl -q -o cat -u patroni-debiand | grep 'DCS watch' | tail -3)"
+        not_ok "15/during: B $(dcs_row 2 during), C $(dcs_row 3 during); B: $(on 2 journalctl -q -o cat -u patroni-debiand | grep 'DCS watch' | tail -3 | tr '\n' ' ')"
 fi
 check "B's watch came back by itself (up again after etcd's restart)" "yes" \
         "$([ "$(on 2 journalctl -q -o cat -u patroni-debiand | grep -c 'DCS watch: .*watching /postgresql-common/ from revision')" -ge 2 ] && echo yes)"

@@ -217,6 +217,13 @@ etcdctl_on() { # HOST ARGS...: etcdctl with the client certificate
         on "$i" etcdctl --endpoints="${ETCD_ENDPOINTS:?}" --cacert=/etc/patroni/etcd-tls/ca.pem \
                 --cert=/etc/patroni/etcd-tls/client.pem --key=/etc/patroni/etcd-tls/client.key "$@"
 }
+etcd_journals() { # N: each member's state and its last lines, as comments (when etcd did not come up)
+        local i
+        for i in $(seq "$1"); do
+                echo "# ${names[i]}: etcd $(on "$i" systemctl is-active etcd): $(on "$i" journalctl -q -o cat -u etcd | tail -8 | tr '\n' ' ')"
+        done
+        echo "# free space under the hosts' roots: $(df -h --output=avail "${H_SYS[1]}" | tail -1)"
+}
 etcd_hosts_up() { # N
         ETCD_ENDPOINTS=$(etcd_endpoints "$1")
         # etcd's CA (the test's, made here), a server certificate per host (serverAuth and clientAuth: peers and the
@@ -257,6 +264,8 @@ ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.231.0.$i:2380
 ETCD_INITIAL_CLUSTER=pdd-a=https://10.231.0.1:2380,pdd-b=https://10.231.0.2:2380,pdd-c=https://10.231.0.3:2380
 ETCD_INITIAL_CLUSTER_STATE=new
 ETCD_INITIAL_CLUSTER_TOKEN=pdd-hosts
+ETCD_HEARTBEAT_INTERVAL=200
+ETCD_ELECTION_TIMEOUT=2000
 ETCD_CLIENT_CERT_AUTH=true
 ETCD_TRUSTED_CA_FILE=/etc/etcd-tls/ca.pem
 ETCD_CERT_FILE=/etc/etcd-tls/server.pem
@@ -278,7 +287,8 @@ ETCD
         if wait_until 60 etcdctl_on 1 endpoint health; then
                 ok "etcd: three members, healthy, over TLS with client certificates"
         else
-                not_ok "etcd is not healthy: $(etcdctl_on 1 endpoint health 2>&1 | tail -3)"
+                not_ok "etcd is not healthy: $(etcdctl_on 1 endpoint health 2>&1 | tail -3 | tr '\n' ' ')"
+                etcd_journals "$1"
                 return 1
         fi
 }
