@@ -20,8 +20,11 @@ typedef struct Settings {
         size_t n_exclude;
         char **join;      /* fnmatch globs over DCS scopes ("15-main") this host joins as a replica; default none */
         size_t n_join;
+        char **client_networks; /* CIDRs whose clients get a hostssl scram-sha-256 rule in generated configurations */
+        size_t n_client_networks;
         bool autostart;        /* start patroni@ units for configurations (default true) */
         bool reload_on_change; /* reload a unit when its configuration changes (default true) */
+        bool pg_service;       /* keep the clusters' libpq services in pg_service.conf (default true) */
         unsigned settle_ms;        /* quiet time before a new cluster is acted on (default 1000) */
         unsigned config_settle_ms; /* quiet time after a change in /etc/patroni (default 200) */
         unsigned removal_settle_ms; /* how long a configuration must stay away before its unit stops (default 5000) */

@@ -7,8 +7,8 @@
 
 /*
  * What etcd (API v3, its JSON gateway) holds under Patroni's namespace, as
- * far as joining goes: each scope, its leader and its members' PostgreSQL
- * ports. Kept up to date from a range read and then a watch's events; the
+ * far as joining and clients go: each scope, its leader and its members'
+ * PostgreSQL hosts and ports. Kept up to date from a range read and then a watch's events; the
  * requests' bodies are made here, and the answers decoded (json-c; keys and
  * values are base64, decoded with libcrypto). What etcd says is read with
  * bounds: a line, a scope, a member and the number of them are limited, and
@@ -19,10 +19,12 @@
 #define ETCD_MEMBERS_MAX 64          /* per scope */
 #define ETCD_NAME_MAX 128            /* scope and member names */
 #define ETCD_MEMBER_VALUE_MAX 65536  /* a member's JSON */
+#define ETCD_HOST_MAX 255            /* a member's host in conn_url: a DNS name or an address */
 
 typedef struct EtcdMember {
         char *name;
-        int port; /* from conn_url, 0 if it has none */
+        char *host; /* from conn_url: a name, an IPv4 address or an IPv6 one in brackets; NULL if none */
+        int port;   /* from conn_url, 0 if it has none */
 } EtcdMember;
 
 typedef struct EtcdScope {

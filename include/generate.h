@@ -44,6 +44,7 @@ typedef struct GenPaths {
         const char *default_template;  /* $(pkgdatadir)/config.yml.in */
         const char *default_vip_template;
         HardenTls tls; /* the tls: setting; members NULL: the hosts' own (TLS_CA_FILE, ...) */
+        HardenClients clients; /* the client_networks: setting */
         unsigned temp_max_age_s; /* our temporary files older than this are leftovers to remove (0: all) */
         bool keep_temp_files;    /* a check: remove nothing */
         bool (*cancel)(void *userdata); /* asked between two clusters while loading: a stop signal came */

@@ -26,12 +26,20 @@
  *    variable to the file anyway); an etcd password comes with
  *    PATRONI_ETCD3_PROTOCOL (or _ETCD_), without which Patroni 3.0.2 does
  *    not apply it.
+ *  - a rule for each of CLIENTS' networks, unless postgresql.pg_hba has it.
  * Nothing is changed that is already so; each change is said in one line
  * that holds no secret.
  */
 typedef struct HardenTls {
         const char *ca, *cert, *key; /* absolute paths */
 } HardenTls;
+
+/* The client_networks: setting: each network gets "hostssl all all NETWORK scram-sha-256" at the end of
+ * postgresql.pg_hba (when there is one: without it Patroni takes the DCS's rules, which are not a file's). */
+typedef struct HardenClients {
+        char *const *networks;
+        size_t n;
+} HardenClients;
 
 typedef struct HardenSecret {
         char *key;   /* PATRONI_REPLICATION_PASSWORD, ... (and PATRONI_ETCD3_PROTOCOL with an etcd password) */
@@ -54,8 +62,8 @@ void harden_result_done(HardenResult *r);
  * result; comments of TEXT are not kept. Errors: -EINVAL with "PATH: line L, column C: ..." in *RET_ERROR (bad
  * YAML, past the bounds, a section of the wrong type), -ENOMEM.
  */
-int harden_config(const char *path, const char *text, size_t size, const HardenTls *tls, const char *header,
-                  HardenResult *ret, char **ret_error);
+int harden_config(const char *path, const char *text, size_t size, const HardenTls *tls,
+                  const HardenClients *clients, const char *header, HardenResult *ret, char **ret_error);
 
 /*
  * One pg_hba rule as the secure form has it: *RET is the new rule (NULL if it stays as it is). Returns 1 if

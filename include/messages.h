@@ -22,4 +22,5 @@
 #define MESSAGE_JOIN "0c7f3e5a9d2b4e61a8f4c2d6b1e9a073"
 #define MESSAGE_JOIN_BLOCKED "e28a4d6c0f1b4395b7e2a9c5d3f8e164"
 #define MESSAGE_DCS_WATCH "5f9b2e7d4a1c4c08b6e3d9a2f7c1e845"
+#define MESSAGE_PG_SERVICE "2d9e039f7c2340b5a28fad35a6cf83ab"
 #define MESSAGE_SECRET_GENERATED MESSAGE_TAKEOVER_SECRET /* the same event, whoever generates them */

@@ -26,6 +26,7 @@ typedef struct PatroniConf {
         char *cert_files[PATRONICONF_KEY_FILES_MAX];
         char *cert_addresses[PATRONICONF_KEY_FILES_MAX];
         int postgresql_port;   /* from postgresql.listen, 0 if none */
+        char *postgresql_connect_address; /* "host:port" as members reach it, NULL if none */
         char *data_dir;        /* postgresql.data_dir, NULL if none */
         char *bootstrap_method; /* bootstrap.method, NULL if none (initdb) */
         char *dcs_section;     /* the DCS section on one line, the same for equal sections whatever their style */

@@ -32,6 +32,7 @@ void upgrade_result_done(UpgradeResult *r);
 
 typedef struct UpgradeOptions {
         const HardenTls *tls;
+        const HardenClients *clients; /* the client_networks: setting, NULL: none */
         bool dry_run;
         bool chown; /* root:postgres for the configuration (running as root) */
         gid_t postgres_gid;

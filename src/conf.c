@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@ Settings *settings_free(Settings *s) {
         strv_free(s->include, s->n_include);
         strv_free(s->exclude, s->n_exclude);
         strv_free(s->join, s->n_join);
+        strv_free(s->client_networks, s->n_client_networks);
         free(s->template);
         free(s->unit);
         free(s->tls_ca);
@@ -35,6 +37,7 @@ Settings *settings_new(void) {
         if (!s)
                 return NULL;
         s->autostart = true;
+        s->pg_service = true;
         s->reload_on_change = true;
         s->takeover = true;
         s->settle_ms = 1000;
@@ -116,23 +119,51 @@ static int parse_string(const char *path, const yaml_event_t *e, const char *key
         return *ret ? 0 : -ENOMEM;
 }
 
-/* A list of globs: a sequence of strings, or one string. I points at the value; returns the index after it. */
-static int parse_globs(const char *path, const YamlEvents *ev, size_t *i, const char *key, char ***ret, size_t *ret_n,
-                       char **ret_error) {
+/* "10.0.0.0/24", "fd00::/64": an address and a prefix length that fits it. */
+static bool is_network(const char *v) {
+        const char *slash = strchr(v, '/');
+        char addr[INET6_ADDRSTRLEN], *end;
+        unsigned char buf[sizeof(struct in6_addr)];
+        unsigned long len;
+        int family;
+
+        if (!slash || (size_t) (slash - v) >= sizeof(addr) || !slash[1])
+                return false;
+        memcpy(addr, v, (size_t) (slash - v));
+        addr[slash - v] = 0;
+        family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(family, addr, buf) != 1)
+                return false;
+        errno = 0;
+        len = strtoul(slash + 1, &end, 10);
+        return !errno && !*end && slash[1] >= '0' && slash[1] <= '9' && len <= (family == AF_INET ? 32u : 128u);
+}
+
+/* A list of globs (NETWORKS: of networks): a sequence of strings, or one string. I points at the value; returns
+ * the index after it. */
+static int parse_globs(const char *path, const YamlEvents *ev, size_t *i, const char *key, bool networks, char ***ret,
+                       size_t *ret_n, char **ret_error) {
         char **v = NULL;
         size_t n = 0, j = *i, end;
         bool seq = ev->ev[j].type == YAML_SEQUENCE_START_EVENT;
         int r = 0;
 
         if (!seq && ev->ev[j].type != YAML_SCALAR_EVENT)
-                return fail_at(ret_error, path, &ev->ev[j], "%s: expected a list of patterns such as [\"%s\"]", key,
-                               streq(key, "join") ? "15-*" : "15/*");
+                return fail_at(ret_error, path, &ev->ev[j], "%s: expected a list of %s such as [\"%s\"]", key,
+                               networks ? "networks" : "patterns",
+                               networks ? "10.0.0.0/24" : streq(key, "join") ? "15-*" : "15/*");
         end = yamlutil_events_node_end(ev, j);
         for (size_t k = seq ? j + 1 : j; k < (seq ? end : end + 1); k++) {
                 const char *g = scalar_of(&ev->ev[k]);
                 char **p;
                 if (!g || !g[0]) {
-                        r = fail_at(ret_error, path, &ev->ev[k], "%s: expected a pattern string", key);
+                        r = fail_at(ret_error, path, &ev->ev[k], "%s: expected a %s string", key,
+                                    networks ? "network" : "pattern");
+                        break;
+                }
+                if (networks && !is_network(g)) {
+                        r = fail_at(ret_error, path, &ev->ev[k], "%s: \"%s\" is not a network such as 10.0.0.0/24 or "
+                                    "fd00::/64", key, g);
                         break;
                 }
                 p = reallocarray(v, n + 1, sizeof(char *));
@@ -207,7 +238,7 @@ static int check_unit_pattern(const char *path, const yaml_event_t *e, const cha
 }
 
 static const char *const known_keys =
-        "include, exclude, join, autostart, reload_on_change, settle_ms, config_settle_ms, removal_settle_ms, "
+        "include, exclude, join, client_networks, autostart, pg_service, reload_on_change, settle_ms, config_settle_ms, removal_settle_ms, "
         "start_conf, takeover, template, tls, unit";
 
 static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret_error) {
@@ -243,15 +274,20 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                                 return fail_at(ret_error, path, k, "%s is set twice", key);
                 i++;
                 if (streq(key, "include"))
-                        r = parse_globs(path, ev, &i, key, &s->include, &s->n_include, ret_error);
+                        r = parse_globs(path, ev, &i, key, false, &s->include, &s->n_include, ret_error);
                 else if (streq(key, "exclude"))
-                        r = parse_globs(path, ev, &i, key, &s->exclude, &s->n_exclude, ret_error);
+                        r = parse_globs(path, ev, &i, key, false, &s->exclude, &s->n_exclude, ret_error);
                 else if (streq(key, "join"))
-                        r = parse_globs(path, ev, &i, key, &s->join, &s->n_join, ret_error);
+                        r = parse_globs(path, ev, &i, key, false, &s->join, &s->n_join, ret_error);
+                else if (streq(key, "client_networks"))
+                        r = parse_globs(path, ev, &i, key, true, &s->client_networks, &s->n_client_networks,
+                                        ret_error);
                 else if (streq(key, "autostart"))
                         r = parse_bool(path, v, key, &s->autostart, ret_error);
                 else if (streq(key, "reload_on_change"))
                         r = parse_bool(path, v, key, &s->reload_on_change, ret_error);
+                else if (streq(key, "pg_service"))
+                        r = parse_bool(path, v, key, &s->pg_service, ret_error);
                 else if (streq(key, "takeover"))
                         r = parse_bool(path, v, key, &s->takeover, ret_error);
                 else if (streq(key, "settle_ms"))
@@ -280,7 +316,8 @@ static int apply(const char *path, const YamlEvents *ev, Settings *s, char **ret
                 } else
                         return fail_at(ret_error, path, k, "unknown setting \"%s\" (known: %s)", key, known_keys);
                 if (r >= 0 && i < end && v->type != YAML_SCALAR_EVENT && !streq(key, "include") &&
-                    !streq(key, "exclude") && !streq(key, "join") && !streq(key, "tls"))
+                    !streq(key, "exclude") && !streq(key, "join") && !streq(key, "client_networks") &&
+                    !streq(key, "tls"))
                         r = fail_at(ret_error, path, v, "%s: expected a single value", key);
         }
         return r;

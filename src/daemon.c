@@ -21,6 +21,7 @@
 #include "etcdwatch.h"
 #include "fsutil.h"
 #include "join.h"
+#include "pgservice.h"
 #include "log.h"
 #include "macro.h"
 #include "messages.h"
@@ -77,8 +78,10 @@ struct Daemon {
         bool config_dir_missing_logged;
         ev_periodic long_sleep;
         ev_periodic tls_renew; /* once a day: the host's certificate, before it ends */
-        EtcdWatch *etcd;       /* join: the DCS's namespace, watched; NULL when join: is empty */
+        EtcdWatch *etcd;       /* the DCS's namespace, watched (join:, pg_service:); NULL if neither or not etcd3 */
         ev_timer join_settle;  /* quiet time after the watch saw changes */
+        ev_timer service_settle; /* quiet time before pg_service.conf is brought up to date */
+        uint64_t service_error_hash, service_left_hash; /* of what was said last: said again only when it changes */
         bool etcd_up_logged;
         bool join_synced; /* the DCS was read since the watch started: clusters here waited for that */
         char etcd_last_error[200];
@@ -88,6 +91,13 @@ struct Daemon {
         unsigned long n_generated, n_started, n_stopped, n_reloaded;
         char last_error[160];
 };
+
+/* Does this host join scopes of the DCS (join: set, and the DCS watched)? */
+static bool joining(const Daemon *d) {
+        return d->etcd && d->settings->n_join > 0;
+}
+
+static void service_schedule(Daemon *d);
 
 /* ---- items ------------------------------------------------------------------------------- */
 
@@ -267,12 +277,12 @@ static bool config_dir_present(Daemon *d) {
 /* Facts only: what is on disk, what systemd says, what the watch saw. RETRY: start-up or reload. */
 /* Its scope in the DCS (join:): the verdict, and the leader's name and port. */
 static void gather_join(Daemon *d, Item *it, Gathered *g) {
-        EtcdView *v = d->etcd ? etcdwatch_view(d->etcd) : NULL;
+        EtcdView *v = joining(d) ? etcdwatch_view(d->etcd) : NULL;
         const EtcdScope *s;
 
         g->join = JOIN_OFF;
         snprintf(g->join_scope, sizeof(g->join_scope), "%s-%s", it->version, it->cluster);
-        g->facts.join_pending = d->etcd && !d->join_synced;
+        g->facts.join_pending = joining(d) && !d->join_synced;
         if (!v || !(s = etcd_view_find(v, g->join_scope)))
                 return;
         JoinFacts jf = { .scope = g->join_scope, .has_leader = s->leader != NULL,
@@ -291,7 +301,7 @@ static void gather_join(Daemon *d, Item *it, Gathered *g) {
 static void gather_join_wait(Daemon *d, Item *it, Gathered *g) {
         char why[PATH_MAX + 64];
 
-        if (!d->etcd || !g->facts.cluster_present || g->facts.config_present || g->facts.config_read_error ||
+        if (!joining(d) || !g->facts.cluster_present || g->facts.config_present || g->facts.config_read_error ||
             g->facts.join_blocked || g->facts.join_ready || !settings_join_match(d->settings, g->join_scope) ||
             it->memo.tried)
                 return;
@@ -356,7 +366,7 @@ static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
                         f->removal_on_disk = removal_recall(d->rootfd, it->version, it->cluster, &sig) > 0;
                         f->removal_sig_on_disk = f->removal_on_disk ? sig : 0;
                 }
-        } else if (r == -ENOENT && d->etcd && !it->memo.config_known && !it->memo.removed) {
+        } else if (r == -ENOENT && joining(d) && !it->memo.config_known && !it->memo.removed) {
                 /* A joined scope's configuration removed before its clone: remembered without a cluster (its
                  * signature 0); one remembered for a cluster since dropped is not this. */
                 uint64_t sig;
@@ -801,6 +811,7 @@ static void reconcile_items(Daemon *d, Item **items, size_t n_items, bool retry)
                 gen_output_done(&outs[i]);
                 gen_error_done(&errs[i]);
         }
+        service_schedule(d); /* configurations may have come or gone */
         notify_status(d);
 }
 
@@ -1078,28 +1089,35 @@ static bool cancel_on_stop(void *userdata) {
 
 /* D: the running daemon, whose stop signals end a long load (NULL before the loop runs: the default action
  * of SIGTERM ends the process then). */
-/* join: the watch's settings (none when join: is empty). Only etcd3; the namespace is the template's. */
+/* The DCS watch's settings: for join: (only etcd3, else an error) and for pg_service: (members of every
+ * scope; without etcd3 there is no watch, and the services name what this host's configurations say). The
+ * namespace is the template's. None when neither is on. */
 static int load_join(const DaemonOptions *o, int rootfd, const Settings *s, GenInputs *g, EtcdWatchConf *ret,
                      char **ret_error) {
         _cleanup_(envconf_freep) char **env = NULL;
-        _cleanup_free_ char *ns = NULL;
+        _cleanup_free_ char *ns = NULL, *error = NULL;
         int r;
 
         *ret = (EtcdWatchConf){};
-        if (s->n_join == 0)
+        if (s->n_join == 0 && !s->pg_service)
                 return 0;
-        if (!g->dcs)
+        if (!g->dcs) {
+                if (s->n_join == 0)
+                        return 0;
                 return error_set(ret_error, -EINVAL, "%s: join: needs the DCS: %s", strna(s->path),
                                  g->dcs_error ? g->dcs_error : "no " DCS_YML " nor " DCS_DEFAULTS);
-        r = gen_namespace(g, &ns, ret_error);
-        if (r < 0)
-                return r;
-        env = envconf_read(rootfd, &(bool){ false });
-        r = join_watch_conf(g->dcs, env, o->root, ns, ret, ret_error);
-        if (r < 0 && *ret_error) {
-                _cleanup_free_ char *e = TAKE_PTR(*ret_error);
-                return error_set(ret_error, r, "%s: %s", strna(s->path), e);
         }
+        r = gen_namespace(g, &ns, &error);
+        if (r >= 0) {
+                env = envconf_read(rootfd, &(bool){ false });
+                r = join_watch_conf(g->dcs, env, o->root, ns, ret, &error);
+        }
+        if (r < 0 && s->n_join == 0) {
+                etcdwatch_conf_done(ret); /* pg_service: alone goes without the watch */
+                return 0;
+        }
+        if (r < 0 && error)
+                return error_set(ret_error, r, "%s: %s", strna(s->path), error);
         return r;
 }
 
@@ -1120,6 +1138,7 @@ static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Daemon *d,
                 return r;
         paths.settings_template = s->template;
         paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
+        paths.clients = (HardenClients){ s->client_networks, s->n_client_networks };
         r = gen_inputs_load(rootfd, o->root, &paths, ret_gen, &err);
         if (r < 0) {
                 *ret_error = err.message ? err.message : strdup("out of memory");
@@ -1146,12 +1165,15 @@ static void on_join_settle(struct ev_loop *loop, ev_timer *t, int revents) {
         (void) revents;
         if (!v || !(items = calloc(v->n_scopes ? v->n_scopes : 1, sizeof(Item *))))
                 return;
+        service_schedule(d); /* members came, went or moved */
         for (size_t i = 0; i < v->n_scopes; i++) {
                 EtcdScope *s = &v->scopes[i];
                 char version[32], cluster[64];
                 if (!s->dirty)
                         continue;
                 s->dirty = false;
+                if (!joining(d))
+                        continue; /* watched for pg_service: only */
                 if (join_scope_split(s->name, version, sizeof(version), cluster, sizeof(cluster)) < 0)
                         continue; /* not VERSION-CLUSTER: not one of a template's scopes */
                 Item *it = item_get(d, version, cluster);
@@ -1166,7 +1188,8 @@ static void on_join_settle(struct ev_loop *loop, ev_timer *t, int revents) {
         if (!d->join_synced) {
                 /* The first read: clusters here that waited for it are decided now. */
                 d->join_synced = true;
-                reconcile_all(d, false);
+                if (joining(d))
+                        reconcile_all(d, false);
         }
 }
 
@@ -1210,7 +1233,107 @@ static void join_start(Daemon *d, EtcdWatchConf *conf) {
                 return;
         int r = etcdwatch_new(d->loop, conf, on_etcd_changed, on_etcd_state, d, &d->etcd);
         if (r < 0)
-                log_error_errno(r, "Cannot set up the DCS watch for join: %m");
+                log_error_errno(r, "Cannot set up the DCS watch: %m");
+}
+
+/* ---- pg_service.conf: the clusters' libpq services ------------------------------------------------ */
+
+/* IT's service: its members from the DCS when the watch holds its scope, else the one its configuration
+ * names (its own). -ENOENT if it has none to give. */
+static int service_of(const Item *it, const EtcdView *v, PgService *ret) {
+        const PatroniConf *c = &it->claims.conf;
+        const EtcdScope *scope;
+        char name[100];
+
+        snprintf(name, sizeof(name), "%s-%s", it->version, it->cluster);
+        if (v && c->scope && c->namespace && streq(c->namespace, v->prefix) && (scope = etcd_view_find(v, c->scope)) &&
+            pgservice_from_scope(name, scope, ret) == 0)
+                return 0;
+        if (!c->postgresql_connect_address || c->postgresql_port <= 0)
+                return -ENOENT;
+        const char *a = c->postgresql_connect_address, *colon = strrchr(a, ':');
+        int port = patroniconf_port_of(a);
+        if (!colon || port <= 0 || (size_t) (colon - a) > ETCD_HOST_MAX + 2)
+                return -ENOENT;
+        char host[ETCD_HOST_MAX + 3];
+        snprintf(host, sizeof(host), "%.*s", (int) (colon - a), a);
+        *ret = (PgService){ .name = strdup(name) };
+        if (!ret->name)
+                return -ENOMEM;
+        int r = pgservice_add_member(ret, host, port);
+        if (r < 0) {
+                pgservice_done(ret);
+                return r;
+        }
+        return 0;
+}
+
+static void service_update(Daemon *d) {
+        _cleanup_(pgservice_update_done) PgServiceUpdate u = {};
+        const EtcdView *v = d->etcd ? etcdwatch_view(d->etcd) : NULL;
+        PgService *list = NULL;
+        size_t n = 0;
+        int r;
+
+        if (d->etcd && !v)
+                return; /* not read yet: the members come with the first read */
+        if (d->settings->pg_service) {
+                list = calloc(d->n_items ? d->n_items : 1, sizeof(PgService));
+                if (!list)
+                        return (void) log_oom();
+                for (size_t i = 0; i < d->n_items; i++) {
+                        const Item *it = d->items[i];
+                        if (!it->memo.config_known || !it->claims.valid ||
+                            !settings_in_scope(d->settings, it->version, it->cluster))
+                                continue;
+                        r = service_of(it, v, &list[n]);
+                        if (r == -ENOMEM) {
+                                pgservice_list_free(list, n);
+                                return (void) log_oom();
+                        }
+                        n += r == 0;
+                }
+        }
+        /* pg_service: false: our block is taken out, once */
+        r = pgservice_update_file(d->rootfd, list, n, gen_tls(d->gen).ca, d->opts.dry_run, &u);
+        pgservice_list_free(list, n);
+        LogFields f = { .config_file = PGSERVICE_PATH, .message_id = MESSAGE_PG_SERVICE };
+        if (r < 0) {
+                uint64_t h = hash_str("", u.error ? u.error : "out of memory");
+                if (h != d->service_error_hash)
+                        log_fields(LOG_ERR, 0, &f, "Cannot bring the libpq services up to date: %s. Nothing else is "
+                                   "affected; they are written once that is fixed.", u.error ? u.error : "out of memory");
+                d->service_error_hash = h;
+                return;
+        }
+        d->service_error_hash = 0;
+        if (u.changed)
+                log_fields(LOG_INFO, 0, &f, "%s %s: the services of %zu cluster%s (VERSION-CLUSTER reaches the leader, "
+                           "VERSION-CLUSTER-ro prefers a standby).", d->opts.dry_run ? "Would update" : "Updated",
+                           PGSERVICE_PATH, n - u.n_left_out, n - u.n_left_out == 1 ? "" : "s");
+        uint64_t h = HASH_INIT;
+        for (size_t i = 0; i < u.n_left_out; i++)
+                h = hash_bytes(h, u.left_out[i], strlen(u.left_out[i]) + 1);
+        if (u.n_left_out > 0 && h != d->service_left_hash)
+                for (size_t i = 0; i < u.n_left_out; i++)
+                        log_fields(LOG_NOTICE, 0, &f, "No service %s in %s: a section of that name (or %s-ro) is the "
+                                   "admin's there, or its member list is longer than a line libpq reads.",
+                                   u.left_out[i], PGSERVICE_PATH, u.left_out[i]);
+        d->service_left_hash = u.n_left_out > 0 ? h : 0;
+}
+
+static void on_service_settle(struct ev_loop *loop, ev_timer *t, int revents) {
+        (void) loop;
+        (void) revents;
+        service_update(t->data);
+}
+
+/* A burst of changes is one update. */
+static void service_schedule(Daemon *d) {
+        if (!ev_is_active(&d->service_settle) && !d->stopping) {
+                ev_timer_set(&d->service_settle, ms(d->settings->config_settle_ms), 0.);
+                ev_timer_start(d->loop, &d->service_settle);
+        }
 }
 
 /* env.conf holds the passwords Patroni runs with: said at start-up and on every reload while it is open. */
@@ -1299,6 +1422,7 @@ Daemon *daemon_free(Daemon *d) {
                 ev_timer_stop(d->loop, &d->retry);
                 ev_timer_stop(d->loop, &d->rescan);
                 ev_timer_stop(d->loop, &d->join_settle);
+                ev_timer_stop(d->loop, &d->service_settle);
                 ev_periodic_stop(d->loop, &d->long_sleep);
                 ev_periodic_stop(d->loop, &d->tls_renew);
                 ev_loop_destroy(d->loop);
@@ -1377,6 +1501,8 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         d->tls_renew.data = d;
         ev_init(&d->join_settle, on_join_settle);
         d->join_settle.data = d;
+        ev_init(&d->service_settle, on_service_settle);
+        d->service_settle.data = d;
         join_start(d, &join);
 
         *ret = TAKE_PTR(d);
@@ -1408,8 +1534,10 @@ int daemon_run(Daemon *d) {
         }
         log_info("Watching %zu clusters and %zu configurations below %s (start-up took %.1f ms).", clusters, configs,
                  d->opts.root, (double) (now_usec() - t0) / 1000.0);
-        if (d->opts.once)
+        if (d->opts.once) {
+                service_update(d); /* the one pass: no timer runs */
                 return 0;
+        }
 
         (void) sd_notify(0, "READY=1");
         notify_status(d);

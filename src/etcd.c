@@ -58,8 +58,10 @@ static int b64_decode(const char *text, char **ret, size_t *ret_size) {
 static void scope_clear(EtcdScope *s) {
         free(s->name);
         free(s->leader);
-        for (size_t i = 0; i < s->n_members; i++)
+        for (size_t i = 0; i < s->n_members; i++) {
                 free(s->members[i].name);
+                free(s->members[i].host);
+        }
         free(s->members);
 }
 
@@ -132,29 +134,49 @@ static EtcdScope *scope_get(EtcdView *v, const char *name, size_t n, bool make) 
         return s;
 }
 
-/* The PostgreSQL port of a member's JSON ({"conn_url": "postgres://host:port/postgres", ...}), 0 if none. */
-static int member_port(const char *value, size_t size) {
+/* A host as libpq takes it in a host list: letters, digits and ".-_:%", or an IPv6 address in brackets. */
+static bool host_ok(const char *h) {
+        size_t n = strlen(h);
+
+        if (n == 0 || n > ETCD_HOST_MAX)
+                return false;
+        if (h[0] == '[')
+                return n > 2 && h[n - 1] == ']' && strspn(h + 1, "0123456789abcdefABCDEF:.%") == n - 2;
+        return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n;
+}
+
+/* The PostgreSQL host and port of a member's JSON ({"conn_url": "postgres://host:port/postgres", ...}):
+ * *RET_HOST (NULL if none or not a host) and *RET_PORT (0 if none). -ENOMEM only. */
+static int member_address(const char *value, size_t size, char **ret_host, int *ret_port) {
         json_tokener *tok;
         json_object *o, *u;
-        int port = 0;
+        int port = 0, r = 0;
 
+        *ret_host = NULL;
+        *ret_port = 0;
         if (size > ETCD_MEMBER_VALUE_MAX || !(tok = json_tokener_new_ex(JSON_DEPTH)))
                 return 0;
         o = json_tokener_parse_ex(tok, value, (int) size);
         if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "conn_url", &u) &&
             json_object_is_type(u, json_type_string)) {
                 CURLU *url = curl_url();
-                char *p = NULL;
+                char *p = NULL, *h = NULL;
                 if (url && curl_url_set(url, CURLUPART_URL, json_object_get_string(u), CURLU_NON_SUPPORT_SCHEME) ==
-                                   CURLUE_OK &&
-                    curl_url_get(url, CURLUPART_PORT, &p, 0) == CURLUE_OK)
-                        port = parse_port(p);
+                                   CURLUE_OK) {
+                        if (curl_url_get(url, CURLUPART_PORT, &p, 0) == CURLUE_OK)
+                                port = parse_port(p);
+                        if (curl_url_get(url, CURLUPART_HOST, &h, 0) == CURLUE_OK && host_ok(h) &&
+                            !(*ret_host = strdup(h)))
+                                r = -ENOMEM;
+                }
                 curl_free(p);
+                curl_free(h);
                 curl_url_cleanup(url);
         }
         json_object_put(o);
         json_tokener_free(tok);
-        return port > 0 ? port : 0;
+        *ret_port = port > 0 ? port : 0;
+        return r;
 }
 
 static int apply_leader(EtcdScope *s, const char *value, size_t size) {
@@ -178,7 +200,9 @@ static int apply_leader(EtcdScope *s, const char *value, size_t size) {
 }
 
 static int apply_member(EtcdScope *s, const char *name, size_t n, const char *value, size_t size) {
+        _cleanup_free_ char *host = NULL;
         size_t i;
+        int port, r;
 
         for (i = 0; i < s->n_members; i++)
                 if (strlen(s->members[i].name) == n && memcmp(s->members[i].name, name, n) == 0)
@@ -187,14 +211,19 @@ static int apply_member(EtcdScope *s, const char *name, size_t n, const char *va
                 if (i == s->n_members)
                         return 0;
                 free(s->members[i].name);
+                free(s->members[i].host);
                 s->members[i] = s->members[--s->n_members];
                 return 1;
         }
-        int port = member_port(value, size);
+        r = member_address(value, size, &host, &port);
+        if (r < 0)
+                return r;
         if (i < s->n_members) {
-                if (s->members[i].port == port)
+                if (s->members[i].port == port && streq_ptr(s->members[i].host, host))
                         return 0;
                 s->members[i].port = port;
+                free(s->members[i].host);
+                s->members[i].host = TAKE_PTR(host);
                 return 1;
         }
         if (s->n_members >= ETCD_MEMBERS_MAX)
@@ -206,6 +235,7 @@ static int apply_member(EtcdScope *s, const char *name, size_t n, const char *va
         more[s->n_members] = (EtcdMember){ .name = strndup(name, n), .port = port };
         if (!more[s->n_members].name)
                 return -ENOMEM;
+        more[s->n_members].host = TAKE_PTR(host);
         s->n_members++;
         return 1;
 }

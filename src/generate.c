@@ -697,7 +697,7 @@ int gen_render(GenInputs *in, const GenRequest *req, GenOutput *out, GenError *e
         if (asprintf(&what, "%s: the rendered configuration for %s/%s is invalid", template_path(in->config_template),
                      req->version, req->cluster) < 0)
                 return gen_fail(err, GEN_FAILED, "out of memory");
-        r = harden_config(what, rendered, rendered_size, &tls, header, &hr, &msg);
+        r = harden_config(what, rendered, rendered_size, &tls, &in->paths.clients, header, &hr, &msg);
         if (r < 0)
                 return gen_fail_take(err, GEN_INVALID_INPUT, r, TAKE_PTR(msg), "cannot make the configuration secure");
         out->config = TAKE_PTR(hr.text);

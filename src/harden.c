@@ -472,7 +472,56 @@ static int harden_secrets(Ctx *c, int root) {
         return 0;
 }
 
-static int harden_document(Ctx *c, const HardenTls *tls) {
+/* The words of a pg_hba rule, one space between them, for comparing two. */
+static void hba_words(const char *rule, char *buf, size_t size) {
+        size_t p = 0;
+
+        for (const char *s = rule; *s && p + 1 < size;) {
+                size_t n = strcspn(s, " \t");
+                if (n > 0) {
+                        if (p > 0 && p + 1 < size)
+                                buf[p++] = ' ';
+                        n = n < size - 1 - p ? n : size - 1 - p;
+                        memcpy(buf + p, s, n);
+                        p += n;
+                        s += n;
+                }
+                s += strspn(s, " \t");
+        }
+        buf[p] = 0;
+}
+
+/* A hostssl rule for each client network SEQ (postgresql.pg_hba) does not have yet, at its end. */
+static int harden_clients(Ctx *c, int seq, const HardenClients *clients) {
+        for (size_t i = 0; clients && seq && i < clients->n; i++) {
+                char want[256], have[256];
+                bool found = false;
+                yaml_node_t *s = node(c, seq);
+
+                if (!s || s->type != YAML_SEQUENCE_NODE)
+                        return 0;
+                snprintf(want, sizeof(want), "hostssl all all %s scram-sha-256", clients->networks[i]);
+                for (yaml_node_item_t *it = s->data.sequence.items.start; it < s->data.sequence.items.top && !found; it++) {
+                        const char *text = yamlutil_scalar(node(c, *it));
+                        if (text) {
+                                hba_words(text, have, sizeof(have));
+                                found = streq(have, want);
+                        }
+                }
+                if (found)
+                        continue;
+                int id = yaml_document_add_scalar(&c->d, NULL, (yaml_char_t *) want, (int) strlen(want),
+                                                  YAML_PLAIN_SCALAR_STYLE);
+                if (!id || !yaml_document_append_sequence_item(&c->d, seq, id))
+                        return -ENOMEM;
+                int r = say(c, "postgresql.pg_hba: \"%s\" added (client_networks)", want);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int harden_document(Ctx *c, const HardenTls *tls, const HardenClients *clients) {
         yaml_node_t *root = yaml_document_get_root_node(&c->d);
         int r;
 
@@ -491,11 +540,11 @@ static int harden_document(Ctx *c, const HardenTls *tls) {
             (boot && (r = harden_hba(c, child(c, boot, "pg_hba"), "bootstrap.pg_hba")) < 0) ||
             (dcspg && (r = harden_hba(c, child(c, dcspg, "pg_hba"), "bootstrap.dcs.postgresql.pg_hba")) < 0))
                 return r;
-        return 0;
+        return harden_clients(c, child(c, child(c, 1, "postgresql"), "pg_hba"), clients);
 }
 
-int harden_config(const char *path, const char *text, size_t size, const HardenTls *tls, const char *header,
-                  HardenResult *ret, char **ret_error) {
+int harden_config(const char *path, const char *text, size_t size, const HardenTls *tls,
+                  const HardenClients *clients, const char *header, HardenResult *ret, char **ret_error) {
         Ctx c = { .path = path, .res = ret, .error = ret_error };
         YamlBuffer o = {};
         YamlError yerr = {};
@@ -523,7 +572,7 @@ int harden_config(const char *path, const char *text, size_t size, const HardenT
                         *ret_error = NULL;
                 return r;
         }
-        r = harden_document(&c, tls);
+        r = harden_document(&c, tls, clients);
         if (r < 0) {
                 yaml_document_delete(&c.d);
                 harden_result_done(ret);

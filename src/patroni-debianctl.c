@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "dcs.h"
 #include "patroniconf.h"
+#include "pgservice.h"
 #include "generate.h"
 #include "join.h"
 #include "takeover.h"
@@ -59,6 +60,11 @@ static void help(void) {
                "                      Take a replica of the DCS's scope VERSION-CLUSTER here (etcd3), as\n"
                "                      join: in patroni-debiand.yml does; a pg-common cluster of that name\n"
                "                      in the way is dropped only if it holds nothing but what initdb made\n"
+               "  connstr [--read-only] [--format=keyword|uri] VERSION/CLUSTER\n"
+               "                      Print the connection string that reaches the cluster's leader (with\n"
+               "                      --read-only: prefers a standby) from any host: every member's host\n"
+               "                      and port from the DCS (etcd3; else this host's member), TLS verified\n"
+               "                      with the CA the members use, else required\n"
                "  ctl VERSION/CLUSTER [PATRONICTL-ARGS...]\n"
                "                      Run patronictl -c /etc/patroni/VERSION-CLUSTER.yml PATRONICTL-ARGS\n"
                "                      (VERSION-CLUSTER is accepted too); its exit status is kept.\n"
@@ -310,6 +316,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
         }
         paths.settings_template = settings->template;
         paths.tls = (HardenTls){ settings->tls_ca, settings->tls_cert, settings->tls_key };
+        paths.clients = (HardenClients){ settings->client_networks, settings->n_client_networks };
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
             (!to_stdout && prepare_host(in, &out, &added, &tls_made, &err) < 0) ||
@@ -795,6 +802,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                         version, cluster);
         paths.settings_template = s->template;
         paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
+        paths.clients = (HardenClients){ s->client_networks, s->n_client_networks };
 
         env = envconf_read(rootfd, &vc.env_conf_exists);
         vc.env = env;
@@ -882,7 +890,8 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
                                           : (HardenTls){ TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE };
                 HardenResult hr = {};
                 _cleanup_free_ char *herr = NULL;
-                if (harden_config(path, text, size, &tls, NULL, &hr, &herr) >= 0 && hr.n_changes > 0) {
+                HardenClients clients = { s->client_networks, s->n_client_networks };
+                if (harden_config(path, text, size, &tls, &clients, NULL, &hr, &herr) >= 0 && hr.n_changes > 0) {
                         finding(&f, "warning", "%s is not in the secure form that generate writes (%zu change%s): "
                                 "patroni-debianctl upgrade --dry-run %s/%s lists them, without --dry-run makes them",
                                 path, hr.n_changes, hr.n_changes == 1 ? "" : "s", version, cluster);
@@ -1075,6 +1084,126 @@ static int run_tool(const char *const argv[], char **ret_why) {
  * stopped and, only if it holds nothing but what initdb made, dropped; otherwise it is started again as it
  * was, and nothing else is done.
  */
+/* The settings and the generator's inputs (template, DCS, TLS paths), as the daemon loads them: 0, or the
+ * exit status after saying why. */
+static int load_inputs(const Globals *g, int rootfd, Settings **ret_settings, GenInputs **ret_in) {
+        _cleanup_(settings_freep) Settings *s = NULL;
+        _cleanup_free_ char *error = NULL;
+        GenPaths paths = { .default_template = PKGDATADIR "/config.yml.in", .default_vip_template = PKGDATADIR "/vip.in",
+                           .temp_max_age_s = GEN_TEMP_MAX_AGE_S };
+        GenError err = {};
+        int status;
+
+        if (settings_load(rootfd, SETTINGS_PATH, &s, &error) < 0) {
+                log_error("%s", error ? error : "out of memory");
+                return EXIT_INVALID_INPUT;
+        }
+        paths.settings_template = s->template;
+        paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
+        paths.clients = (HardenClients){ s->client_networks, s->n_client_networks };
+        if (gen_inputs_load(rootfd, g->root, &paths, ret_in, &err) < 0) {
+                log_error("%s", err.message ? err.message : "out of memory");
+                status = exit_status_of(err.status);
+                gen_error_done(&err);
+                return status;
+        }
+        *ret_settings = TAKE_PTR(s);
+        return 0;
+}
+
+static int cmd_connstr(const Globals *g, int argc, char **argv) {
+        enum { ARG_FORMAT = 0x100, ARG_READ_ONLY };
+        static const struct option options[] = {
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(gen_inputs_freep) GenInputs *in = NULL;
+        _cleanup_(etcd_view_freep) EtcdView *view = NULL;
+        _cleanup_(settings_freep) Settings *s = NULL;
+        _cleanup_free_ char *error = NULL, *text = NULL, *out = NULL;
+        _cleanup_close_ int rootfd = -1;
+        _cleanup_(patroniconf_done) PatroniConf pc = {};
+        PgServiceFormat format = PGSERVICE_KEYWORD;
+        PgService svc = {};
+        bool read_only = false;
+        char version[32], cluster[NAME_MAX + 1], name[NAME_MAX + 64], path[PATH_MAX];
+        const char *scope = name, *ns = NULL;
+        size_t size;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_FORMAT:
+                        if (streq(optarg, "uri"))
+                                format = PGSERVICE_URI;
+                        else if (!streq(optarg, "keyword")) {
+                                log_error("connstr: --format=%s: keyword or uri", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_READ_ONLY:
+                        read_only = true;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return EXIT_USAGE;
+                }
+        r = cluster_command_begin(g, argc - optind + 1, argv + optind - 1, argc - optind > 1, "connstr 15/main",
+                                  version, sizeof(version), cluster, sizeof(cluster), &rootfd);
+        if (r <= 0)
+                return -r;
+        r = load_inputs(g, rootfd, &s, &in);
+        if (r != 0)
+                return r;
+        snprintf(name, sizeof(name), "%s-%s", version, cluster);
+        /* Its scope and namespace are its configuration's when it has one here. */
+        snprintf(path, sizeof(path), PATRONI_DIR "/%s.yml", name);
+        if (fs_read_in_root(rootfd, path, true, &text, &size) >= 0 && patroniconf_parse(text, size, false, &pc, &error) >= 0) {
+                scope = pc.scope ? pc.scope : name;
+                ns = pc.namespace;
+        }
+        free(error);
+        error = NULL;
+        r = join_read_dcs(rootfd, g->root, in, DCS_READ_TIMEOUT_MS, &view, &error);
+        if (r < 0 && r != -ENOTSUP) {
+                log_error("connstr: %s", error ? error : strerror(-r));
+                return EXIT_FAILED;
+        }
+        const EtcdScope *sc = view && (!ns || streq(ns, view->prefix)) ? etcd_view_find(view, scope) : NULL;
+        if (sc)
+                r = pgservice_from_scope(name, sc, &svc);
+        else if (pc.postgresql_connect_address) {
+                /* no etcd3 DCS, or not (yet) in it: this host's member, as its configuration has it */
+                const char *a = pc.postgresql_connect_address, *colon = strrchr(a, ':');
+                _cleanup_free_ char *host = colon ? strndup(a, (size_t) (colon - a)) : NULL;
+                svc.name = strdup(name);
+                r = !svc.name ? -ENOMEM : host ? pgservice_add_member(&svc, host, patroniconf_port_of(a)) : -EINVAL;
+                if (r >= 0)
+                        log_warning("connstr: %s: only this host's member (%s): %s", name, a,
+                                    view ? "its scope is not in the DCS" : "the DCS is not etcd3");
+        } else
+                r = -ENOENT;
+        if (r < 0) {
+                pgservice_done(&svc);
+                log_error("connstr: %s: %s", name,
+                          r == -ENOMEM ? "out of memory"
+                                       : view ? "no member with a host and port in the DCS, and no configuration here"
+                                              : "no configuration here, and the DCS is not etcd3");
+                return EXIT_INVALID_INPUT;
+        }
+        r = pgservice_connstr(&svc, read_only, gen_tls(in).ca, format, &out);
+        pgservice_done(&svc);
+        if (r < 0)
+                return log_oom(), EXIT_FAILED;
+        puts(out);
+        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+}
+
 static int cmd_join(const Globals *g, int argc, char **argv) {
         _cleanup_(gen_inputs_freep) GenInputs *in = NULL;
         _cleanup_(etcd_view_freep) EtcdView *view = NULL;
@@ -1093,18 +1222,9 @@ static int cmd_join(const Globals *g, int argc, char **argv) {
                                   sizeof(cluster), &rootfd);
         if (r <= 0)
                 return -r;
-        if (settings_load(rootfd, SETTINGS_PATH, &s, &error) < 0) {
-                log_error("%s", error ? error : "out of memory");
-                return EXIT_INVALID_INPUT;
-        }
-        paths.settings_template = s->template;
-        paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
-        if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0) {
-                log_error("%s", err.message ? err.message : "out of memory");
-                status = exit_status_of(err.status);
-                gen_error_done(&err);
+        status = load_inputs(g, rootfd, &s, &in);
+        if (status != 0)
                 return status;
-        }
         r = join_read_dcs(rootfd, g->root, in, DCS_READ_TIMEOUT_MS, &view, &error);
         if (r < 0) {
                 log_error("join: %s", r == -ENOTSUP ? "only etcd3 is supported" : error ? error : strerror(-r));
@@ -1285,7 +1405,8 @@ static int cmd_upgrade(const Globals *g, int argc, char **argv) {
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(upgrade_result_done) UpgradeResult res = {};
                 _cleanup_free_ char *msg = NULL;
-                UpgradeOptions o = { .tls = &tls, .dry_run = dry_run, .chown = host.chown,
+                HardenClients clients = { s->client_networks, s->n_client_networks };
+                UpgradeOptions o = { .tls = &tls, .clients = &clients, .dry_run = dry_run, .chown = host.chown,
                                      .postgres_gid = host.postgres_gid, .now = time(NULL) };
                 char v[32], c[NAME_MAX + 1], inst[NAME_MAX + 1], unit[UNIT_NAME_MAX + 1];
 
@@ -1459,6 +1580,8 @@ int main(int argc, char **argv) {
                 return cmd_upgrade(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "join"))
                 return cmd_join(&g, argc - optind, argv + optind);
+        if (streq(argv[optind], "connstr"))
+                return cmd_connstr(&g, argc - optind, argv + optind);
         if (streq(argv[optind], "ctl"))
                 return cmd_ctl(&g, argc - optind, argv + optind);
 

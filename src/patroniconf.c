@@ -20,6 +20,7 @@ void patroniconf_done(PatroniConf *c) {
         free(c->restapi_address);
         free(c->restapi_cafile);
         free(c->data_dir);
+        free(c->postgresql_connect_address);
         free(c->dcs_section);
         free(c->bootstrap_method);
         free(c->dcs_plain_remote);
@@ -366,6 +367,9 @@ static int collect(yaml_document_t *d, yaml_node_t *root, bool strict, PatroniCo
                 return -ENOMEM;
         v = yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "postgresql"), "data_dir"));
         if (v && v[0] && !(c->data_dir = strdup(v)))
+                return -ENOMEM;
+        v = yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "postgresql"), "connect_address"));
+        if (v && v[0] && !(c->postgresql_connect_address = strdup(v)))
                 return -ENOMEM;
         v = yamlutil_scalar(yamlutil_map_get(d, yamlutil_map_get(d, root, "postgresql"), "listen"));
         if (v) {

@@ -73,7 +73,7 @@ int upgrade_config(int rootfd, const char *name, const UpgradeOptions *o, Upgrad
         header = header_of(text, name, o->dry_run ? "" : backup, o->now);
         if (!header)
                 return -ENOMEM;
-        r = harden_config(path, text, size, o->tls, header, &ret->hardened, &error);
+        r = harden_config(path, text, size, o->tls, o->clients, header, &ret->hardened, &error);
         if (r < 0)
                 return r == -ENOMEM ? r : error_set(ret_error, r, "%s", error ? error : path);
         /* What Patroni will read must still be a configuration. */

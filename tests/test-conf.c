@@ -30,6 +30,8 @@ START_TEST(test_defaults) {
         ck_assert_ptr_null(s->template);
         ck_assert(settings_in_scope(s, "15", "main"));
         ck_assert_uint_eq(s->n_join, 0); /* join: off */
+        ck_assert(s->pg_service);
+        ck_assert_uint_eq(s->n_client_networks, 0);
         ck_assert(!settings_join_match(s, "15-main"));
         ck_assert_int_eq(settings_unit_name(s, "15", "my-db", unit, sizeof(unit)), 0);
         ck_assert_str_eq(unit, "patroni@15-my-db.service");
@@ -42,6 +44,8 @@ START_TEST(test_all_keys) {
                                "exclude: \"*/test*\"\n"
                                "join: [\"15-*\", \"16-main\"]\n"
                                "autostart: no\n"
+                               "pg_service: false\n"
+                               "client_networks: [10.1.0.0/16, 'fd00:1::/64', 192.0.2.7/32]\n"
                                "reload_on_change: false\n"
                                "settle_ms: 250\n"
                                "config_settle_ms: 0\n"
@@ -60,6 +64,9 @@ START_TEST(test_all_keys) {
         ck_assert_str_eq(s->tls_key, "/etc/ssl/ours/db1.key");
 
         ck_assert(!s->autostart);
+        ck_assert(!s->pg_service);
+        ck_assert_uint_eq(s->n_client_networks, 3);
+        ck_assert_str_eq(s->client_networks[1], "fd00:1::/64");
         ck_assert(!s->reload_on_change);
         ck_assert_uint_eq(s->settle_ms, 250);
         ck_assert_uint_eq(s->config_settle_ms, 0);
@@ -82,19 +89,34 @@ START_TEST(test_errors) {
         parse_bad("settle_ms: 1s\n", "/s.yml:1:12: settle_ms: expected a number of milliseconds, got \"1s\"");
         parse_bad("settle_ms: 9999999\n", "/s.yml:1:12: settle_ms: 9999999 is out of range (0-600000)");
         parse_bad("\nsettle: 5\n",
-                  "/s.yml:2:1: unknown setting \"settle\" (known: include, exclude, join, autostart, reload_on_change, "
+                  "/s.yml:2:1: unknown setting \"settle\" (known: include, exclude, join, client_networks, autostart, pg_service, reload_on_change, "
                   "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, tls, unit)");
         parse_bad("start_conf: auto\n", "/s.yml:1:13: start_conf: expected manual, disabled or keep, got \"auto\"");
         parse_bad("include: {a: b}\n", "/s.yml:1:10: include: expected a list of patterns such as [\"15/*\"]");
         parse_bad("join: {a: b}\n", "/s.yml:1:7: join: expected a list of patterns such as [\"15-*\"]");
         parse_bad("join: [\"15-*\", \"\"]\n", "/s.yml:1:16: join: expected a pattern string");
         parse_bad("include: [a, [b]]\n", "/s.yml:1:14: include: expected a pattern string");
+        parse_bad("client_networks: {a: b}\n", "/s.yml:1:18: client_networks: expected a list of networks such as "
+                                              "[\"10.0.0.0/24\"]");
+        parse_bad("client_networks: [10.0.0.0/24, 10.0.0.0]\n",
+                  "/s.yml:1:32: client_networks: \"10.0.0.0\" is not a network such as 10.0.0.0/24 or fd00::/64");
+        parse_bad("client_networks: [10.0.0.0/33]\n",
+                  "/s.yml:1:19: client_networks: \"10.0.0.0/33\" is not a network such as 10.0.0.0/24 or fd00::/64");
+        parse_bad("client_networks: ['fd00::/129']\n",
+                  "/s.yml:1:19: client_networks: \"fd00::/129\" is not a network such as 10.0.0.0/24 or fd00::/64");
+        parse_bad("client_networks: ['10.0.0.0/24 md5']\n",
+                  "/s.yml:1:19: client_networks: \"10.0.0.0/24 md5\" is not a network such as 10.0.0.0/24 or fd00::/64");
+        parse_bad("client_networks: ['10.0.0.0/+8']\n",
+                  "/s.yml:1:19: client_networks: \"10.0.0.0/+8\" is not a network such as 10.0.0.0/24 or fd00::/64");
+        parse_bad("client_networks: ['all']\n",
+                  "/s.yml:1:19: client_networks: \"all\" is not a network such as 10.0.0.0/24 or fd00::/64");
+        parse_bad("pg_service: 1\n", "/s.yml:1:13: pg_service: expected true or false, got \"1\"");
         parse_bad("unit: patroni.service\n", "/s.yml:1:7: unit: \"patroni.service\" must contain %i once and end in .service");
         parse_bad("unit: 'p@%i;rm.service'\n",
                   "/s.yml:1:7: unit: \"p@%i;rm.service\" has a character not allowed in a unit name");
         parse_bad("template: ''\n", "/s.yml:1:11: template: expected a non-empty string");
         parse_bad("autostart: [true]\n", "/s.yml:1:12: autostart: expected true or false");
-        parse_bad("- a\n", "/s.yml:1:1: expected a mapping of settings (include, exclude, join, autostart, reload_on_change, "
+        parse_bad("- a\n", "/s.yml:1:1: expected a mapping of settings (include, exclude, join, client_networks, autostart, pg_service, reload_on_change, "
                            "settle_ms, config_settle_ms, removal_settle_ms, start_conf, takeover, template, tls, unit)");
         parse_bad("autostart: true\nautostart: false\n", "/s.yml:2:1: autostart is set twice");
         parse_bad("tls: /etc/ssl\n", "/s.yml:1:6: tls: expected a mapping with ca, cert and key (file paths)");

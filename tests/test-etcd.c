@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "etcd.h"
+#include "macro.h"
 #include "testutil.h"
 
 #define NS "/postgresql-common/"
@@ -231,6 +232,36 @@ START_TEST(test_bodies) {
 }
 END_TEST
 
+/* A member's host from conn_url: names and addresses kept, anything a host list or a file line could not carry
+ * left out; a changed host is a change. */
+START_TEST(test_member_host) {
+        EtcdView *v = etcd_view_new(NS);
+        const char *ok[][2] = { { "postgres://10.0.0.1:5432/postgres", "10.0.0.1" },
+                                { "postgres://db-1.example.org:5432/postgres", "db-1.example.org" },
+                                { "postgres://[fd00::1]:5432/postgres", "[fd00::1]" } };
+        const char *bad[] = { "postgres://a%20b:5432/postgres", "postgres://a%2Cb:5432/postgres", "not a url",
+                              "postgres://a%0Ab:5432/postgres" };
+        char key[] = NS "15-main/members/m";
+        char value[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                snprintf(value, sizeof(value), "{\"conn_url\": \"%s\"}", ok[i][0]);
+                ck_assert_int_eq(etcd_view_apply(v, key, strlen(key), value, strlen(value)), 1);
+                const EtcdScope *s = etcd_view_find(v, "15-main");
+                ck_assert_str_eq(s->members[0].host, ok[i][1]);
+                ck_assert_int_eq(s->members[0].port, 5432);
+                /* the same again: no change */
+                ck_assert_int_eq(etcd_view_apply(v, key, strlen(key), value, strlen(value)), 0);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(value, sizeof(value), "{\"conn_url\": \"%s\"}", bad[i]);
+                ck_assert_int_ge(etcd_view_apply(v, key, strlen(key), value, strlen(value)), 0);
+                ck_assert_ptr_null(etcd_view_find(v, "15-main")->members[0].host);
+        }
+        etcd_view_free(v);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("etcd");
         TCase *tc = tcase_create("core");
@@ -239,6 +270,7 @@ int main(void) {
         tcase_add_test(tc, test_watch);
         tcase_add_test(tc, test_bounds);
         tcase_add_test(tc, test_bodies);
+        tcase_add_test(tc, test_member_host);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

@@ -89,7 +89,7 @@ START_TEST(test_debian_template) {
         HardenResult r = {};
         char *err = NULL;
 
-        ck_assert_int_eq(harden_config("/etc/patroni/15-main.yml", DEBIAN, strlen(DEBIAN), &TLS, "# head\n", &r, &err), 0);
+        ck_assert_int_eq(harden_config("/etc/patroni/15-main.yml", DEBIAN, strlen(DEBIAN), &TLS, NULL, "# head\n", &r, &err), 0);
         ck_assert_ptr_null(err);
         ck_assert(strncmp(r.text, "# head\n", 7) == 0);
         ck_assert_uint_eq(strlen(r.text), r.size);
@@ -124,10 +124,43 @@ START_TEST(test_debian_template) {
 
         /* Hardening its own output changes nothing more. */
         HardenResult again = {};
-        ck_assert_int_eq(harden_config("x", r.text, r.size, &TLS, NULL, &again, &err), 0);
+        ck_assert_int_eq(harden_config("x", r.text, r.size, &TLS, NULL, NULL, &again, &err), 0);
         ck_assert_uint_eq(again.n_changes, 0);
         ck_assert_uint_eq(again.n_secrets, 0);
         harden_result_done(&again);
+        harden_result_done(&r);
+}
+END_TEST
+
+/* client_networks: a hostssl rule each at the end of postgresql.pg_hba, once; one there already (however
+ * spaced) is not added again; without postgresql.pg_hba (the DCS's rules apply) nothing is added. */
+START_TEST(test_client_networks) {
+        static const char text[] = "postgresql:\n  pg_hba:\n  - local all all peer\n"
+                                   "  - hostssl  all   all  10.2.0.0/16   scram-sha-256\n";
+        char n1[] = "10.1.0.0/16", n2[] = "10.2.0.0/16", n3[] = "fd00::/64";
+        char *nets[] = { n1, n2, n3 };
+        HardenClients clients = { nets, 3 };
+        HardenResult r = {}, again = {};
+        char *err = NULL;
+
+        ck_assert_int_eq(harden_config("p", text, strlen(text), &TLS, &clients, NULL, &r, &err), 0);
+        ck_assert(has_change(&r, "postgresql.pg_hba: \"hostssl all all 10.1.0.0/16 scram-sha-256\" added (client_networks)"));
+        ck_assert(has_change(&r, "postgresql.pg_hba: \"hostssl all all fd00::/64 scram-sha-256\" added (client_networks)"));
+        for (size_t i = 0; i < r.n_changes; i++)
+                ck_assert_ptr_null(strstr(r.changes[i], "10.2.0.0/16"));
+        ck_assert_ptr_nonnull(strstr(r.text, "- hostssl  all   all  10.2.0.0/16   scram-sha-256\n"
+                                             "  - hostssl all all 10.1.0.0/16 scram-sha-256\n"
+                                             "  - hostssl all all fd00::/64 scram-sha-256\n"));
+        ck_assert_int_eq(harden_config("p", r.text, r.size, &TLS, &clients, NULL, &again, &err), 0);
+        ck_assert_uint_eq(again.n_changes, 0);
+        harden_result_done(&again);
+        harden_result_done(&r);
+
+        static const char none[] = "postgresql:\n  listen: 10.0.0.5:5432\n";
+        ck_assert_int_eq(harden_config("p", none, strlen(none), &TLS, &clients, NULL, &r, &err), 0);
+        for (size_t i = 0; i < r.n_changes; i++)
+                ck_assert_ptr_null(strstr(r.changes[i], "client_networks"));
+        ck_assert_ptr_null(strstr(r.text, "pg_hba"));
         harden_result_done(&r);
 }
 END_TEST
@@ -143,7 +176,7 @@ START_TEST(test_aliases_and_replacements) {
         HardenResult r = {};
         char *err = NULL;
 
-        ck_assert_int_eq(harden_config("p", text, strlen(text), &TLS, NULL, &r, &err), 0);
+        ck_assert_int_eq(harden_config("p", text, strlen(text), &TLS, NULL, NULL, &r, &err), 0);
         ck_assert(has_change(&r, "restapi.certfile: /etc/ssl/certs/ssl-cert-snakeoil.pem -> /etc/patroni/tls/host.pem"));
         ck_assert(has_change(&r, "ctl.insecure: taken out"));
         ck_assert(has_change(&r, "postgresql.parameters.ssl: off -> on"));
@@ -179,7 +212,7 @@ START_TEST(test_errors) {
         for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
                 HardenResult r = {};
                 char *err = NULL;
-                ck_assert_int_eq(harden_config("f.yml", cases[i].text, strlen(cases[i].text), &TLS, NULL, &r, &err),
+                ck_assert_int_eq(harden_config("f.yml", cases[i].text, strlen(cases[i].text), &TLS, NULL, NULL, &r, &err),
                                  -EINVAL);
                 ck_assert_msg(err && strcmp(err, cases[i].message) == 0, "case %zu: got \"%s\"", i, err);
                 ck_assert_ptr_null(r.text);
@@ -196,6 +229,7 @@ int main(void) {
         tcase_add_test(tc, test_debian_template);
         tcase_add_test(tc, test_aliases_and_replacements);
         tcase_add_test(tc, test_errors);
+        tcase_add_test(tc, test_client_networks);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

@@ -15,14 +15,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         yaml_document_t d;
         YamlError yerr = {};
 
-        if (harden_config("fuzz.yml", text, size, &tls, "# h\n", &r, &err) < 0) {
+        if (harden_config("fuzz.yml", text, size, &tls, NULL, "# h\n", &r, &err) < 0) {
                 FUZZ_ASSERT(err != NULL || size == 0, "a failed hardening names its reason");
                 goto finish;
         }
         FUZZ_ASSERT(yamlutil_load_bounded(r.text, r.size, &d, &yerr) == 0, "the result does not parse: %s\n%s",
                     yerr.message, r.text);
         yaml_document_delete(&d);
-        FUZZ_ASSERT(harden_config("fuzz.yml", r.text, r.size, &tls, NULL, &again, &err) == 0,
+        FUZZ_ASSERT(harden_config("fuzz.yml", r.text, r.size, &tls, NULL, NULL, &again, &err) == 0,
                     "the result cannot be hardened again: %s", err ? err : "?");
         FUZZ_ASSERT(again.n_changes == 0 && again.n_secrets == 0, "hardening twice changed more: %s",
                     again.n_changes ? again.changes[0] : "a secret");

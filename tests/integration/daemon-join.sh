@@ -10,24 +10,7 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
         finish
 fi
 
-read -r CPORT PPORT < <(/usr/bin/python3 -c 'import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*(x.getsockname()[1] for x in s))')
-ETCD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pdd-etcd-XXXXXX")
-CLEANUP+=("rm -rf '$ETCD_DIR'")
-EP=http://127.0.0.1:$CPORT
-EPID=
-start_etcd() {
-        etcd --name t --data-dir "$ETCD_DIR/data" --listen-client-urls "$EP" --advertise-client-urls "$EP" \
-                --listen-peer-urls "http://127.0.0.1:$PPORT" --initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
-                --initial-cluster "t=http://127.0.0.1:$PPORT" >>"$ETCD_DIR/etcd.log" 2>&1 &
-        EPID=$!
-        CLEANUP+=("kill -9 $EPID")
-        for _ in $(seq 100); do ectl endpoint health >/dev/null 2>&1 && return 0; sleep 0.1; done
-        return 1
-}
-ectl() { ETCDCTL_API=3 etcdctl --endpoints="$EP" "$@"; }
+local_etcd_setup
 NS=/postgresql-common
 member() { # SCOPE NAME PORT: a member as Patroni writes it
         ectl put "$NS/$1/members/$2" "{\"conn_url\": \"postgres://10.0.0.$((RANDOM % 200 + 2)):$3/postgres\", \"api_url\": \"https://10.0.0.2:8008/patroni\", \"state\": \"running\", \"role\": \"primary\", \"version\": \"3.0.2\"}" >/dev/null

@@ -20,13 +20,13 @@ sum=$(md5sum <"$P/tls/host.pem")
 kill -HUP "$DPID"
 wait_for 'Reloaded settings' 1 5
 quiet 300
-check "SIGHUP with nothing changed: the certificate is kept" "$sum 0" "$(md5sum <"$P/tls/host.pem") $(count 'again')"
+check "SIGHUP with nothing changed: the certificate is kept" "$sum 0" "$(md5sum <"$P/tls/host.pem") $(count 'Made /etc/patroni/tls/.* again')"
 
 # The configuration now advertises another address (an admin's edit): the next check covers it.
 sed -i 's/^  connect_address: "\([0-9.]*\):8008"$/  connect_address: "192.0.2.77:8008"/' "$P/15-main.yml"
 wait_for 'dry-run: reload patroni@15-main.service' 1 5
 kill -HUP "$DPID"
-wait_for 'again' 1 5
+wait_for 'Made /etc/patroni/tls/.* again' 1 5
 expect_count "a new address advertised: made again, and said" \
         '^patroni-debiand: Made /etc/patroni/tls/host.pem, /etc/patroni/tls/host.key again \(new addresses, or near its end\); reloading Patroni to use it.$' 1
 check "the new certificate names it, from the same CA" "IP Address:192.0.2.77 $P/tls/host.pem: OK" \
@@ -44,7 +44,7 @@ expect_count "a certificate of someone else's: kept, and said what to do" \
 check "... the file as it was" "yes" "$(cmp -s "$R/other.pem" "$P/tls/host.pem" && echo yes)"
 rm "$P/tls/host.pem"
 kill -HUP "$DPID"
-wait_for 'again' 2 5
+wait_for 'Made /etc/patroni/tls/.* again' 2 5
 check "moved away: made again from the CA" "$P/tls/host.pem: OK" \
         "$(openssl verify -CAfile "$P/tls/ca.pem" "$P/tls/host.pem" 2>&1)"
 stop_daemon

@@ -92,3 +92,26 @@ quiet() { sleep "$(awk -v ms="$1" 'BEGIN { print ms / 1000 }')"; }
 expect_count() { # NAME PATTERN N
         check "$1" "$3" "$(count "$2")"
 }
+
+# local_etcd_setup: free loopback ports and a directory for an etcd of the test's own; start_etcd starts it
+# (again after a kill of $EPID, on the same data), ectl talks to it, EP is its URL, CPORT its client port.
+local_etcd_setup() {
+        read -r CPORT PPORT < <(/usr/bin/python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
+        ETCD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pdd-etcd-XXXXXX")
+        CLEANUP+=("rm -rf '$ETCD_DIR'")
+        EP=http://127.0.0.1:$CPORT
+        EPID=
+}
+start_etcd() {
+        etcd --name t --data-dir "$ETCD_DIR/data" --listen-client-urls "$EP" --advertise-client-urls "$EP" \
+                --listen-peer-urls "http://127.0.0.1:$PPORT" --initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
+                --initial-cluster "t=http://127.0.0.1:$PPORT" >>"$ETCD_DIR/etcd.log" 2>&1 &
+        EPID=$!
+        CLEANUP+=("kill -9 $EPID")
+        for _ in $(seq 100); do ectl endpoint health >/dev/null 2>&1 && return 0; sleep 0.1; done
+        return 1
+}
+ectl() { ETCDCTL_API=3 etcdctl --endpoints="$EP" "$@"; }
