@@ -27,7 +27,7 @@ complete_words() {
         ' _ "$top_srcdir/etc/bash-completion/patroni-debianctl" "$@" 2>/dev/null
 }
 
-check "commands" "check ctl generate list " "$(complete_words "")"
+check "commands" "check connstr ctl generate join list upgrade " "$(complete_words "")"
 check "list: --json" "--json " "$(complete_words list --)"
 check "check: clusters" "15/main 15/my-db 15/replica " "$(complete_words --root "$R" check 15/)"
 check "global options" "--help --root= --version " "$(complete_words --)"
@@ -37,5 +37,11 @@ check "generate: cluster names of a version (pg-common's and configured ones)" "
         "$(complete_words --root "$R" generate 15 "")"
 check "ctl: clusters as VERSION/CLUSTER" "15/main 15/my-db " "$(complete_words --root "$R" ctl 15/m)"
 check "ctl: patronictl's commands" "reinit reload restart resume " "$(complete_words --root "$R" ctl 15/main re)"
+check "connstr: options" "--format= --help --read-only " "$(complete_words connstr --)"
+check "connstr: --format=" "keyword uri " "$(complete_words connstr --format=)"
+check "connstr: clusters" "15/main 15/my-db " "$(complete_words --root "$R" connstr 15/m)"
+check "connstr: clusters after --format=uri" "15/main 15/my-db " "$(complete_words --root "$R" connstr --format = uri 15/m)"
+check "upgrade: options" "--all --dry-run --help " "$(complete_words upgrade --)"
+check "join: clusters" "16/main " "$(complete_words --root "$R" join 16/)"
 check "after --root: directories and files" "yes" "$(complete_words --root /us | grep -q '/usr' && echo yes)"
 finish
