@@ -40,6 +40,8 @@ void pgservice_list_free(PgService *list, size_t n);
 int pgservice_from_scope(const char *name, const EtcdScope *scope, PgService *ret);
 /* A member HOST:PORT ("[v6]" brackets removed); 0 if already there, 1 if added, -EINVAL for a bad host. */
 int pgservice_add_member(PgService *s, const char *host, int port);
+/* The same from "HOST:PORT" ("[v6]:PORT"), as postgresql.connect_address has it. */
+int pgservice_add_address(PgService *s, const char *hostport);
 
 typedef enum PgServiceFormat {
         PGSERVICE_KEYWORD, /* host=a,b port=1,2 target_session_attrs=read-write sslmode=... */

@@ -1249,18 +1249,12 @@ static int service_of(const Item *it, const EtcdView *v, PgService *ret) {
         if (v && c->scope && c->namespace && streq(c->namespace, v->prefix) && (scope = etcd_view_find(v, c->scope)) &&
             pgservice_from_scope(name, scope, ret) == 0)
                 return 0;
-        if (!c->postgresql_connect_address || c->postgresql_port <= 0)
+        if (!c->postgresql_connect_address)
                 return -ENOENT;
-        const char *a = c->postgresql_connect_address, *colon = strrchr(a, ':');
-        int port = patroniconf_port_of(a);
-        if (!colon || port <= 0 || (size_t) (colon - a) > ETCD_HOST_MAX + 2)
-                return -ENOENT;
-        char host[ETCD_HOST_MAX + 3];
-        snprintf(host, sizeof(host), "%.*s", (int) (colon - a), a);
         *ret = (PgService){ .name = strdup(name) };
         if (!ret->name)
                 return -ENOMEM;
-        int r = pgservice_add_member(ret, host, port);
+        int r = pgservice_add_address(ret, c->postgresql_connect_address);
         if (r < 0) {
                 pgservice_done(ret);
                 return r;

@@ -1179,12 +1179,10 @@ static int cmd_connstr(const Globals *g, int argc, char **argv) {
                 r = pgservice_from_scope(name, sc, &svc);
         else if (pc.postgresql_connect_address) {
                 /* no etcd3 DCS, or not (yet) in it: this host's member, as its configuration has it */
-                const char *a = pc.postgresql_connect_address, *colon = strrchr(a, ':');
-                _cleanup_free_ char *host = colon ? strndup(a, (size_t) (colon - a)) : NULL;
                 svc.name = strdup(name);
-                r = !svc.name ? -ENOMEM : host ? pgservice_add_member(&svc, host, patroniconf_port_of(a)) : -EINVAL;
+                r = svc.name ? pgservice_add_address(&svc, pc.postgresql_connect_address) : -ENOMEM;
                 if (r >= 0)
-                        log_warning("connstr: %s: only this host's member (%s): %s", name, a,
+                        log_warning("connstr: %s: only this host's member (%s): %s", name, pc.postgresql_connect_address,
                                     view ? "its scope is not in the DCS" : "the DCS is not etcd3");
         } else
                 r = -ENOENT;

@@ -71,6 +71,22 @@ int pgservice_add_member(PgService *s, const char *host, int port) {
         return 1;
 }
 
+int pgservice_add_address(PgService *s, const char *hostport) {
+        const char *colon = strrchr(hostport, ':');
+        char host[ETCD_HOST_MAX + 3], *end;
+        long port;
+
+        if (!colon || (size_t) (colon - hostport) >= sizeof(host))
+                return -EINVAL;
+        errno = 0;
+        port = strtol(colon + 1, &end, 10);
+        if (errno || *end || end == colon + 1 || port <= 0 || port > 65535)
+                return -EINVAL;
+        memcpy(host, hostport, (size_t) (colon - hostport));
+        host[colon - hostport] = 0;
+        return pgservice_add_member(s, host, (int) port);
+}
+
 int pgservice_from_scope(const char *name, const EtcdScope *scope, PgService *ret) {
         PgService s = { .name = strdup(name) };
         int r;

@@ -50,6 +50,12 @@ START_TEST(test_members) {
         ck_assert_int_eq(pgservice_add_member(&s, "", 5432), -EINVAL);
         ck_assert_int_eq(pgservice_add_member(&s, "h", 0), -EINVAL);
         ck_assert_int_eq(pgservice_add_member(&s, "h", 65536), -EINVAL);
+        ck_assert_int_eq(pgservice_add_address(&s, "10.0.0.2:5432"), 0);
+        ck_assert_int_eq(pgservice_add_address(&s, "[fd00::1]:5432"), 0);
+        ck_assert_int_eq(pgservice_add_address(&s, "10.0.0.2"), -EINVAL);
+        ck_assert_int_eq(pgservice_add_address(&s, "10.0.0.2:"), -EINVAL);
+        ck_assert_int_eq(pgservice_add_address(&s, "10.0.0.2:54x"), -EINVAL);
+        ck_assert_int_eq(pgservice_add_address(&s, "10.0.0.9:0"), -EINVAL);
 
         char *c;
         ck_assert_int_eq(pgservice_connstr(&s, false, NULL, PGSERVICE_KEYWORD, &c), 0);
