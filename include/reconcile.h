@@ -41,6 +41,10 @@
  *  cluster had data)                     the cluster changed, or on start-up or
  *                                        reload; with takeover off, nothing
  *                                        (logged once)
+ *  V-C.vip beside a configuration that   start vip-manager@V-C (autostart); restart
+ *  runs (known, no conflict)             it when the .vip changes; stop it with the
+ *                                        configuration's removal or the .vip's;
+ *                                        vip-manager not installed: logged once
  */
 
 typedef enum UnitState {
@@ -72,6 +76,9 @@ typedef struct ClusterFacts {
         bool join_pending; /* join: is set and the DCS has not been read yet: a cluster here may be in the way */
         bool join_wait;    /* a join: glob names its scope, the DCS has no leader for it, and the cluster here holds
                             * nothing but what initdb made: left to pg-common until the DCS says who leads */
+        bool vip_present;   /* /etc/patroni/V-C.vip, readable */
+        uint64_t vip_hash;
+        bool vip_installed; /* vip-manager@.service exists */
 } ClusterFacts;
 
 typedef struct ClusterMemo {
@@ -92,6 +99,9 @@ typedef struct ClusterMemo {
         bool join_tried;          /* generating to join was decided (until the scope is no longer joinable) */
         bool join_blocked_logged;
         bool join_wait_logged;
+        bool vip_started;  /* vip-manager@V-C was asked to run, for the .vip whose content is vip_hash */
+        uint64_t vip_hash;
+        bool vip_missing_logged;
 } ClusterMemo;
 
 typedef enum Action {
@@ -112,10 +122,15 @@ typedef enum Action {
         ACTION_INSPECT_CONFIG = 1 << 14,  /* new or changed: warn about its mode, note its DCS section */
         ACTION_LOG_JOIN_BLOCKED = 1 << 15, /* its scope is to be joined, but a local cluster is in the way */
         ACTION_LOG_JOIN_WAIT = 1 << 16,    /* a pristine cluster under a join: glob, its scope not led yet */
+        ACTION_VIP_START = 1 << 17,        /* vip-manager@V-C */
+        ACTION_VIP_RESTART = 1 << 18,      /* its .vip changed */
+        ACTION_VIP_STOP = 1 << 19,
+        ACTION_LOG_VIP_MISSING = 1 << 20,  /* a .vip, and no vip-manager@.service */
 } Action;
 
 /* What the unit manager is asked to do: a failure of one of these is tried again. */
-#define ACTIONS_UNIT (ACTION_START | ACTION_RELOAD | ACTION_STOP | ACTION_TAKEOVER)
+#define ACTIONS_VIP (ACTION_VIP_START | ACTION_VIP_RESTART | ACTION_VIP_STOP)
+#define ACTIONS_UNIT (ACTION_START | ACTION_RELOAD | ACTION_STOP | ACTION_TAKEOVER | ACTIONS_VIP)
 
 typedef struct Policy {
         bool autostart;

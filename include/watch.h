@@ -15,7 +15,7 @@
 typedef struct WatchCallbacks {
         /* Something happened in or to /etc/postgresql/VERSION/CLUSTER. */
         void (*cluster_event)(void *userdata, const char *version, const char *cluster);
-        /* /etc/patroni/VERSION-CLUSTER.yml was written, moved in, moved away or removed. */
+        /* /etc/patroni/VERSION-CLUSTER.yml (or .vip) was written, moved in, moved away or removed. */
         void (*config_event)(void *userdata, const char *version, const char *cluster);
         /* /etc/patroni or /etc/postgresql appeared or went away, the queue overflowed, an unknown
          * watch descriptor or a failed inotify_add_watch: the caller rescans everything. */

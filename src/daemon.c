@@ -33,6 +33,7 @@
 #include "units.h"
 #include "watch.h"
 
+#define VIP_UNIT_TEMPLATE "vip-manager@.service"
 #define RETRY_MIN_S 1.0
 #define RETRY_MAX_S 60.0
 
@@ -228,6 +229,7 @@ typedef struct Gathered {
         ClusterFacts facts;
         PgCluster cluster; /* valid when facts.cluster_present */
         char unit[UNIT_NAME_MAX + 1], config_path[PATH_MAX], config_name[NAME_MAX + 1], pgcluster[100];
+        char vip_unit[UNIT_NAME_MAX + 1], vip_path[PATH_MAX];
         int read_error;      /* the configuration exists but cannot be read */
         mode_t config_mode;  /* of the configuration read */
         const Item *conflict_with;
@@ -309,6 +311,35 @@ static void gather_join_wait(Daemon *d, Item *it, Gathered *g) {
         g->facts.join_wait = takeover_cluster_pristine(d->rootfd, &g->cluster, why, sizeof(why)) > 0;
 }
 
+/* Debian's vip-manager package ships vip-manager@.service; an admin may have one of their own. */
+static bool vip_manager_installed(Daemon *d) {
+        static const char *const paths[] = { "/etc/systemd/system/" VIP_UNIT_TEMPLATE,
+                                             "/lib/systemd/system/" VIP_UNIT_TEMPLATE,
+                                             "/usr/lib/systemd/system/" VIP_UNIT_TEMPLATE };
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                int fd = fs_open_in_root(d->rootfd, paths[i], O_PATH | O_CLOEXEC, false);
+                if (fd >= 0) {
+                        close(fd);
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* /etc/patroni/V-C.vip (generate --vip): vip-manager@V-C goes with the cluster's Patroni. */
+static void gather_vip(Daemon *d, Item *it, Gathered *g) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+
+        snprintf(g->vip_path, sizeof(g->vip_path), PATRONI_DIR "/%s-%s.vip", it->version, it->cluster);
+        snprintf(g->vip_unit, sizeof(g->vip_unit), "vip-manager@%s-%s.service", it->version, it->cluster);
+        if (fs_read_in_root(d->rootfd, g->vip_path, true, &text, &size) < 0)
+                return; /* absent, or a symlink (not followed): no virtual IP */
+        g->facts.vip_present = true;
+        g->facts.vip_hash = hash_bytes(HASH_INIT, text, size);
+        g->facts.vip_installed = vip_manager_installed(d);
+}
+
 static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
         _cleanup_free_ char *text = NULL;
         ClusterFacts *f = &g->facts;
@@ -378,6 +409,7 @@ static void gather(Daemon *d, Item *it, bool retry, Gathered *g) {
         f->unit = d->units ? units_state(d->units, g->unit) : UNIT_STATE_UNKNOWN;
         gather_join(d, it, g);
         gather_join_wait(d, it, g);
+        gather_vip(d, it, g);
 }
 
 static Policy policy_of(const Settings *s) {
@@ -621,6 +653,18 @@ static unsigned apply(Daemon *d, Item *it, unsigned actions, const Gathered *g) 
                 failed |= ACTION_START;
         if ((actions & ACTION_RELOAD) && request_unit(d, UNIT_RELOAD, g, g->unit) < 0)
                 failed |= ACTION_RELOAD;
+        if (actions & ACTION_LOG_VIP_MISSING)
+                log_fields(LOG_WARNING, 0, &((LogFields){ .cluster = g->pgcluster, .config_file = g->vip_path }),
+                           "%s is there, but vip-manager is not installed (no %s): %s gets no virtual IP. Install "
+                           "vip-manager (2 or later with an etcd3 DCS), then: systemctl reload patroni-debiand.",
+                           g->vip_path, VIP_UNIT_TEMPLATE, g->pgcluster);
+        if ((actions & ACTION_VIP_STOP) && request_unit(d, UNIT_STOP, g, g->vip_unit) < 0)
+                failed |= ACTION_VIP_STOP;
+        if ((actions & ACTION_VIP_START) && request_unit(d, UNIT_START, g, g->vip_unit) < 0)
+                failed |= ACTION_VIP_START;
+        /* vip-manager reads its environment file when it starts: a reload is a restart */
+        if ((actions & ACTION_VIP_RESTART) && request_unit(d, UNIT_RELOAD, g, g->vip_unit) < 0)
+                failed |= ACTION_VIP_RESTART;
         return failed;
 }
 
@@ -657,6 +701,8 @@ static unsigned step(Daemon *d, Item *it, bool retry, Gathered *g) {
                 /* decided again later, with backoff: a lasting failure is not a log line a second */
                 it->memo.config_known = prev.config_known;
                 it->memo.config_hash = prev.config_hash;
+                it->memo.vip_started = prev.vip_started;
+                it->memo.vip_hash = prev.vip_hash;
                 it->unit_retry_s = it->unit_retry_s <= 0 ? RETRY_MIN_S
                                    : it->unit_retry_s * 2 > RETRY_MAX_S ? RETRY_MAX_S : it->unit_retry_s * 2;
                 arm(d, &it->config_settle, it->unit_retry_s);

@@ -79,6 +79,29 @@ static unsigned decide_config(const ClusterFacts *f, const ClusterMemo *prev, co
         return a;
 }
 
+/* vip-manager@V-C goes with the configuration: it runs while the configuration is known and a .vip is there. */
+static unsigned decide_vip(const ClusterFacts *f, const ClusterMemo *prev, const Policy *p, ClusterMemo *next) {
+        bool want = f->vip_present && next->config_known && !f->config_conflict && p->autostart;
+        unsigned a = 0;
+
+        if (want && !f->vip_installed) {
+                if (!prev->vip_missing_logged)
+                        a |= ACTION_LOG_VIP_MISSING;
+                next->vip_missing_logged = true;
+                want = false;
+        } else
+                next->vip_missing_logged = false;
+        if (want && (!prev->vip_started || f->retry))
+                a |= ACTION_VIP_START; /* at start-up and on reload too: a start of a running unit changes nothing */
+        else if (want && prev->vip_hash != f->vip_hash)
+                a |= ACTION_VIP_RESTART;
+        else if (!want && prev->vip_started)
+                a |= ACTION_VIP_STOP;
+        next->vip_started = want;
+        next->vip_hash = want ? f->vip_hash : 0;
+        return a;
+}
+
 unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const Policy *p, ClusterMemo *next) {
         bool cluster_changed;
         unsigned a = 0;
@@ -179,7 +202,7 @@ unsigned reconcile_decide(const ClusterFacts *f, const ClusterMemo *prev, const 
                 next->join_wait_logged = false;
         if (!next->removed)
                 next->removed_sig = 0;
-        return a;
+        return a | decide_vip(f, prev, p, next);
 }
 
 bool reconcile_memo_equal(const ClusterMemo *a, const ClusterMemo *b) {
@@ -189,7 +212,9 @@ bool reconcile_memo_equal(const ClusterMemo *a, const ClusterMemo *b) {
                a->absent == b->absent && a->absent_since_ms == b->absent_since_ms && a->skip_logged == b->skip_logged &&
                a->takeover_off_logged == b->takeover_off_logged && a->conflict_logged == b->conflict_logged &&
                a->read_warned == b->read_warned && a->join_tried == b->join_tried &&
-               a->join_blocked_logged == b->join_blocked_logged && a->join_wait_logged == b->join_wait_logged;
+               a->join_blocked_logged == b->join_blocked_logged && a->join_wait_logged == b->join_wait_logged &&
+               a->vip_started == b->vip_started && a->vip_hash == b->vip_hash &&
+               a->vip_missing_logged == b->vip_missing_logged;
 }
 
 const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
@@ -198,7 +223,8 @@ const char *reconcile_actions_to_string(unsigned a, char *buf, unsigned size) {
                                              "takeover",         "log-takeover-off", "log-conflict",
                                              "log-cluster-error", "wait-removal",   "remember-removal",
                                              "forget-removal",   "log-read-error", "inspect-config",
-                                             "log-join-blocked", "log-join-wait" };
+                                             "log-join-blocked", "log-join-wait", "vip-start",
+                                             "vip-restart",      "vip-stop",       "log-vip-missing" };
         size_t n = 0;
 
         buf[0] = 0;

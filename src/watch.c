@@ -340,15 +340,22 @@ int watch_setup(Watch *w) {
         return ensure(w, WATCH_PATRONI) + ensure(w, WATCH_PG_ROOT);
 }
 
-bool watch_config_name(const char *name, char *version, size_t vsize, char *cluster, size_t csize) {
+static bool instance_file_name(const char *name, const char *suffix, char *version, size_t vsize, char *cluster,
+                               size_t csize) {
         char base[NAME_MAX + 1];
         size_t l = strlen(name);
 
-        if (l <= 4 || l > NAME_MAX || !endswith(name, ".yml") || name[0] == '.')
+        size_t n = strlen(suffix);
+
+        if (l <= n || l > NAME_MAX || !endswith(name, suffix) || name[0] == '.')
                 return false;
-        memcpy(base, name, l - 4);
-        base[l - 4] = 0;
+        memcpy(base, name, l - n);
+        base[l - n] = 0;
         return pgcommon_split_instance(base, version, vsize, cluster, csize) >= 0;
+}
+
+bool watch_config_name(const char *name, char *version, size_t vsize, char *cluster, size_t csize) {
+        return instance_file_name(name, ".yml", version, vsize, cluster, csize);
 }
 
 int watch_parse_events(const void *buf, size_t size, WatchEventFn fn, void *userdata) {
@@ -459,7 +466,9 @@ static void on_event(void *userdata, int wd, uint32_t mask, const char *name) {
                 w->cb.cluster_event(w->userdata, copy.version, copy.cluster);
                 return;
         case WATCH_PATRONI:
-                if (!name || !watch_config_name(name, version, sizeof(version), cluster, sizeof(cluster)))
+                /* V-C.yml, and V-C.vip (its vip-manager@ goes with it) */
+                if (!name || (!watch_config_name(name, version, sizeof(version), cluster, sizeof(cluster)) &&
+                              !instance_file_name(name, ".vip", version, sizeof(version), cluster, sizeof(cluster))))
                         return;
                 /* A new file is acted on once written (IN_CLOSE_WRITE); a new symlink has no such event. */
                 if ((mask & IN_CREATE) && !is_symlink(w, PATRONI_DIR, name))

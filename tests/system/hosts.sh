@@ -4,7 +4,10 @@
 # A, replicas on B and C cloned by the project's helper, an attacker on the
 # same network (a fourth namespace, no daemon) trying what the network allows,
 # failover when A goes down, and A rejoining; then the leader's host lost
-# outright and back; for 15/main and 15/my-db.
+# outright and back; for 15/main and 15/my-db. An application's host (a fifth
+# namespace, no daemon) writes through the multi-host connection string that
+# patroni-debianctl connstr prints, across two switchovers and the crash; the
+# daemons keep pg_service.conf's members as they come and go.
 . "$(dirname "$0")/lib.sh"
 
 if ! system_available || ! command -v ip >/dev/null || ! command -v etcdctl >/dev/null || ! command -v openssl >/dev/null ||
@@ -25,6 +28,17 @@ ip netns add "$X" && CLEANUP+=("ip netns del $X") &&
         ip -n "$X" addr add 10.231.0.9/24 dev eth0 && ip -n "$X" link set eth0 up && ip -n "$X" link set lo up ||
         { not_ok "cannot set up the attacker's namespace"; finish; }
 attacker() { ip netns exec "$X" "$@"; }
+# The application's host: the one address client_networks names, no container, no daemon.
+Y=${NETNS}y
+ip netns add "$Y" && CLEANUP+=("ip netns del $Y") &&
+        ip -n "${NETNS}br" link add vy type veth peer name eth0 netns "$Y" && ip -n "${NETNS}br" link set vy master br0 up &&
+        ip -n "$Y" addr add 10.231.0.20/24 dev eth0 && ip -n "$Y" link set eth0 up && ip -n "$Y" link set lo up ||
+        { not_ok "cannot set up the application's namespace"; finish; }
+client() { ip netns exec "$Y" "$@"; }
+etcd_host_hook() { # I ROOT: the settings every host has; an admin's own service on B
+        echo 'client_networks: [10.231.0.20/32]' >"$2/etc/patroni/patroni-debiand.yml"
+        if [ "$1" = 2 ]; then printf '# mine\n[reports]\nhost=reports.example.org\ndbname=reports\n' >>"$2/etc/postgresql-common/pg_service.conf"; fi
+}
 
 etcd_hosts_up 3 || finish
 lap "three hosts and etcd"
@@ -172,6 +186,87 @@ check "after the attempts: A's postmaster was not restarted, no archive_command 
         "$(on 1 head -1 /var/lib/postgresql/15/main/postmaster.pid) $(psql_on 1 main 'SHOW archive_mode')"
 lap "scenario 2a (an attacker on the network)"
 
+# 2b. The application: a role and a table, the connection string from any host, the CA copied. libpq finds
+#     the leader among the members; the daemons keep the same members in pg_service.conf.
+app_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+wait_until 30 psql_on 1 main "DO \$\$BEGIN CREATE ROLE app LOGIN PASSWORD '$app_pw'; EXCEPTION WHEN duplicate_object THEN NULL; END\$\$;
+        CREATE TABLE IF NOT EXISTS w (id int PRIMARY KEY); GRANT SELECT, INSERT ON w TO app"
+cadir=$(mktemp -d)
+CLEANUP+=("rm -rf '$cadir'")
+on 1 cat /etc/patroni/tls/ca.pem >"$cadir/ca.pem"
+connstr=$(on 3 patroni-debianctl connstr 15/main)
+check "connstr 15/main on C: every member, TLS verified" \
+        "host=10.231.0.1,10.231.0.2,10.231.0.3 port=5432,5432,5432 target_session_attrs=read-write sslmode=verify-full sslrootcert=/etc/patroni/tls/ca.pem" \
+        "$connstr"
+connstr=${connstr//\/etc\/patroni\/tls\/ca.pem/$cadir/ca.pem}
+app_sql() { # CONNINFO SQL: as the application, from its host
+        client env PGPASSWORD="$app_pw" PGCONNECT_TIMEOUT=2 psql -w -X -A -t -q "$1 dbname=postgres user=app" -c "$2"
+}
+check "the application's host, through the connection string: the leader (A), over TLS" "10.231.0.1|f|t" \
+        "$(app_sql "$connstr" "SELECT host(inet_server_addr()), pg_is_in_recovery(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")"
+svc_section() { # HOST NAME: that section of HOST's pg_service.conf, lines joined by "|"
+        on "$1" awk -v s="[$2]" '$0 == s { on = 1; next } /^\[|^#/ { on = 0 } on' /etc/postgresql-common/pg_service.conf | paste -sd'|'
+}
+for i in 1 2 3; do
+        check "${names[i]}: pg_service.conf [15-main]: every member from the DCS" \
+                "host=10.231.0.1,10.231.0.2,10.231.0.3|port=5432,5432,5432|target_session_attrs=read-write|sslmode=verify-full|sslrootcert=/etc/patroni/tls/ca.pem" \
+                "$(svc_section "$i" 15-main)"
+done
+check "B: the admin's own service is kept, byte for byte, before ours" "$(printf '# mine\n[reports]\nhost=reports.example.org\ndbname=reports')" \
+        "$(on 2 head -n 4 /etc/postgresql-common/pg_service.conf)"
+svcfile=$cadir/pg_service.conf
+on 2 cat /etc/postgresql-common/pg_service.conf | sed "s|/etc/patroni/tls/ca.pem|$cadir/ca.pem|" >"$svcfile"
+check "service=15-main (B's file, on the application's host): the leader" "10.231.0.1|f" \
+        "$(PGSERVICEFILE=$svcfile app_sql "service=15-main" "SELECT host(inet_server_addr()), pg_is_in_recovery()")"
+check "service=15-main-ro: a standby" "t" "$(PGSERVICEFILE=$svcfile app_sql "service=15-main-ro" "SELECT pg_is_in_recovery()")"
+
+# The application's write loop (a connection per write, as a pool's new connection would): each id whose
+# commit was acknowledged is logged with the time; a failed write is tried again after 0.1 s.
+write_loop() { # LOG FIRST_ID
+        local i=$2
+        while [ ! -e "$1.stop" ]; do
+                if app_sql "$connstr" "INSERT INTO w VALUES ($i) ON CONFLICT DO NOTHING" >/dev/null 2>&1; then
+                        echo "$i $(date +%s%3N)" >>"$1"
+                        i=$((i + 1))
+                else
+                        sleep 0.1
+                fi
+        done
+}
+loop_start() { rm -f "$1" "$1.stop"; write_loop "$1" "$2" & LOOP_PID=$!; CLEANUP+=("kill $LOOP_PID 2>/dev/null"); }
+loop_stop() { touch "$1.stop"; wait "$LOOP_PID" 2>/dev/null; }
+# loop_report LOG WHAT HOST...: the longest time without an acknowledged write, in ms; the acknowledged ids
+# missing on the leader (as the first HOST sees it), which must be 0 unless the leader's host was lost.
+loop_report() {
+        local log=$1 what=$2 gap ids missing l i
+        shift 2
+        gap=$(awk 'NR > 1 { d = $2 - p; if (d > m) m = d } { p = $2 } END { print m + 0 }' "$log")
+        ids=$(cut -d' ' -f1 "$log" | paste -sd,)
+        l=$(leader_of "$1" main)
+        for i in "$@"; do [ "${names[i]}" = "$l" ] && missing=$(psql_on "$i" main "SELECT count(*) FROM unnest('{$ids}'::int[]) a(id) WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.id = a.id)"); done
+        echo "# write gap, $what: ${gap} ms ($(wc -l <"$log") writes acknowledged, ${missing:-?} of them missing on the new leader)"
+        LOOP_GAP=$gap LOOP_MISSING=${missing:-?}
+}
+wloop=$cadir/writes
+replicas_running() { [ "$(members 1 main | tr ' ' '\n' | grep -c ':Replica:running:')" = 2 ]; }
+first=1
+for to in pdd-b pdd-a; do
+        from=$(leader_of 1 main)
+        loop_start "$wloop" "$first"
+        first=100001
+        wait_until 10 eval '[ "$(wc -l <"$wloop")" -ge 10 ]'
+        on 1 patroni-debianctl ctl 15/main switchover --leader "$from" --candidate "$to" --force >/dev/null 2>&1
+        wait_until 30 eval '[ "$(leader_of 1 main)" = "$to" ]'
+        n=$(wc -l <"$wloop")
+        wait_until 30 eval '[ "$(wc -l <"$wloop")" -ge $((n + 10)) ]'
+        loop_stop "$wloop"
+        loop_report "$wloop" "switchover $from to $to, multi-host connection string" 1 2 3
+        check "switchover $from -> $to: the leader is $to, every acknowledged write is there" "$to 0" "$(leader_of 1 main) $LOOP_MISSING"
+        wait_until 60 replicas_running
+done
+wait_until 60 streaming main
+lap "scenario 2b (the application: connection string, services, two switchovers)"
+
 # 3. Every host agrees on who leads.
 for c in main my-db; do
         # Patroni 3.0.2 reports a streaming replica as "running" (the leader's pg_stat_replication said streaming above)
@@ -224,6 +319,8 @@ else
         replicated() { local i; for i in 1 2 3; do
                 [ "$(psql_on "$i" "$1" 'SELECT count(*) FROM t WHERE id = 30001')" = 1 ] || return 1; done; }
         for c in main my-db; do wait_until 15 replicated "$c" || not_ok "15/$c: the replicas never got row 30001"; done
+        loop_start "$wloop" 200001
+        wait_until 10 eval '[ "$(wc -l <"$wloop")" -ge 10 ]'
         t_crash=$SECONDS
         host_crash "$lost"
         for c in main my-db; do
@@ -237,6 +334,16 @@ else
                         not_ok "15/$c after ${names[lost]} was lost: $(members "${survivors[0]}" "$c")"
                 fi
         done
+        n=$(wc -l <"$wloop")
+        wait_until 30 eval '[ "$(wc -l <"$wloop")" -ge $((n + 10)) ]'
+        loop_stop "$wloop"
+        loop_report "$wloop" "15/main's leader host lost (ttl 30 + loop_wait 10 + 5 = 45 s at most), multi-host connection string" \
+                "${survivors[@]}"
+        lost_addr=10.231.0.$lost
+        left=$(for i in 1 2 3; do [ "$i" != "$lost" ] && printf '10.231.0.%s,' "$i"; done | sed 's/,$//')
+        wait_until 15 eval '[ "$(svc_section "${survivors[0]}" 15-main | cut -d"|" -f1)" = "host=$left" ]'
+        check "${names[survivors[0]]}: pg_service.conf [15-main] without the lost member ($lost_addr)" "host=$left" \
+                "$(svc_section "${survivors[0]}" 15-main | cut -d'|' -f1)"
         rows() { echo "$(psql_on 1 "$1" 'SELECT count(*) FROM t') $(psql_on 2 "$1" 'SELECT count(*) FROM t') $(
                 psql_on 3 "$1" 'SELECT count(*) FROM t')"; }
         t_up=$SECONDS
@@ -251,6 +358,10 @@ else
                 check "15/$c: every row committed before and after the crash, on all three hosts" "10003 10003 10003" "$(rows "$c")"
         done
         echo "# rejoin time after a crash (booted to streaming again): $((SECONDS - t_up)) s"
+        wait_until 15 eval '[ "$(svc_section "${survivors[0]}" 15-main | cut -d"|" -f1)" = "host=10.231.0.1,10.231.0.2,10.231.0.3" ]'
+        check "${names[survivors[0]]}: pg_service.conf [15-main] with the member back" "host=10.231.0.1,10.231.0.2,10.231.0.3" \
+                "$(svc_section "${survivors[0]}" 15-main | cut -d'|' -f1)"
+        check "B: the admin's own service still there after every rewrite" "[reports]" "$(on 2 sed -n 2p /etc/postgresql-common/pg_service.conf)"
         for c in main my-db; do
                 echo "# 15/$c on ${names[lost]}, Patroni on rewinding: $(on "$lost" journalctl -q -o cat -b 0 -u "patroni@15-$c" |
                         grep -iE 'rewind|crash recovery' | sed 's/^[0-9-]* [0-9:,]* //' | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
