@@ -499,10 +499,17 @@ static int emit(yaml_emitter_t *em, yaml_event_t *ev) {
         return 0;
 }
 
-static int emit_copy(yaml_emitter_t *em, const yaml_event_t *src) {
+/* A plain, untagged scalar that reads as a string may be quoted by the emitter (a flow list's
+ * "10.0.0.1:2379"): said to be a string by being quoted, not by a "!" tag. */
+static int emit_copy(const Template *t, yaml_emitter_t *em, const yaml_event_t *src) {
         yaml_event_t c;
         int r = yamlutil_event_copy(&c, src);
-        return r < 0 ? r : emit(em, &c);
+        if (r < 0)
+                return r;
+        if (c.type == YAML_SCALAR_EVENT && !c.data.scalar.tag && c.data.scalar.plain_implicit &&
+            yamlutil_resolver_plain_is_string(&t->resolver, (const char *) c.data.scalar.value))
+                c.data.scalar.quoted_implicit = 1;
+        return emit(em, &c);
 }
 
 static int emit_substituted(const Template *t, yaml_emitter_t *em, const yaml_event_t *src,
@@ -591,12 +598,12 @@ int template_render(const Template *t, const char *const *values, const YamlEven
                                 break;
                         }
                         for (size_t j = 0; j < dcs->n && r >= 0; j++)
-                                r = emit_copy(&em, &dcs->ev[j]);
+                                r = emit_copy(t, &em, &dcs->ev[j]);
                         i++; /* skip the "~" value */
                 } else if (t->flags[i] & EV_HAS_TOKEN)
                         r = emit_substituted(t, &em, e, values);
                 else
-                        r = emit_copy(&em, e);
+                        r = emit_copy(t, &em, e);
         }
         if (r >= 0 && !yaml_emitter_flush(&em))
                 r = -ENOMEM;

@@ -241,8 +241,14 @@ static int load_event(void *userdata, yaml_event_t *ev) {
                 l->done = true;
                 break;
         case YAML_SCALAR_EVENT:
-                id = yaml_document_add_scalar(l->doc, ev->data.scalar.tag, ev->data.scalar.value,
-                                              (int) ev->data.scalar.length, ev->data.scalar.style);
+                /* "!", the non-specific tag, makes a quoted scalar a string: the default tag says the same
+                 * (and is not written out again as a verbatim "!<%21>") */
+                id = yaml_document_add_scalar(l->doc,
+                                              ev->data.scalar.tag && streq((const char *) ev->data.scalar.tag, "!")
+                                                      ? NULL
+                                                      : ev->data.scalar.tag,
+                                              ev->data.scalar.value, (int) ev->data.scalar.length,
+                                              ev->data.scalar.style);
                 r = !id ? -ENOMEM : loader_add(l, id, ev->data.scalar.anchor, ev);
                 if (r >= 0)
                         r = loader_attach(l, id);

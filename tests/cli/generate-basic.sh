@@ -46,6 +46,12 @@ new_root; rm "$R/etc/patroni/dcs.yml"; mkdir -p "$R/etc/default"
 printf 'DCS_TYPE=etcd3\nDCS_HOSTS=10.231.0.1:2379,10.231.0.2:2379\n' >"$R/etc/default/patroni"
 "$CTL" --root "$R" generate --stdout 15 main >"$R/out.yml"
 check "DCS from /etc/default/patroni" "['10.231.0.1:2379', '10.231.0.2:2379']" "$(yaml_get "$R/out.yml" "d['etcd3']['hosts']")"
+check "... written without tags (no \"!<%21>\" before a quoted host)" "0" "$(grep -c '!' "$R/out.yml")"
+# dcs.yml with a flow list of hosts, which must be quoted in the output: strings, with no tag either.
+new_root; printf 'etcd3:\n  hosts: [10.231.0.1:2379, 10.231.0.2:2379]\n' >"$R/etc/patroni/dcs.yml"
+"$CTL" --root "$R" generate --stdout 15 main >"$R/out.yml"
+check "DCS hosts as a flow list in dcs.yml: the same strings, no tag" "['10.231.0.1:2379', '10.231.0.2:2379'] 0" \
+        "$(yaml_get "$R/out.yml" "d['etcd3']['hosts']") $(grep -c '!' "$R/out.yml")"
 
 # --vip: the environment of Debian's vip-manager@.service, with the leader key Patroni really uses.
 # vipval FILE KEY: KEY's value as systemd's EnvironmentFile= reads it (double quotes, backslash escapes)
