@@ -5,8 +5,8 @@
 #     and lintian on it; the system tests install that package;
 #  2b. from the tarball, a build with -Werror, AddressSanitizer and
 #     UndefinedBehaviorSanitizer, and "make check" on it;
-#  2c. the three-host system scenarios ("make check-hosts": failover; "make check-join": join), slower, each
-#      on its own;
+#  2c. the three-host system scenarios ("make check-hosts": failover and an application's writes; "make
+#      check-join": join; "make check-vip-failover": a virtual IP), slower, each on its own;
 #  2d. the same "make check" built with clang, ASan and UBSan (no system tier);
 #  3. "make distcheck" (a plain build and check from the tarball, out of tree,
 #     install and uninstall);
@@ -93,14 +93,15 @@ for trs in $(find "$san/tests" -name '*.trs' | sort); do
         fi
 done
 
-for scenario in "hosts:failover, rejoin, an attacker on the network" "join:join by the DCS, no step per cluster"; do
+for scenario in "hosts:failover, rejoin, an attacker on the network, an application's writes" \
+        "join:join by the DCS, no step per cluster" "vip-failover:a virtual IP, an application's writes through it"; do
         target=check-${scenario%%:*}
         step "system tier, three hosts: make $target (the package, three containers, etcd cluster: ${scenario#*:})"
         (cd "$san" && make "$target" >"$W/$target.out" 2>&1)
         rc=$?
         if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/$target.out" | tail -1); then
                 add_summary "$line"
-                grep -E '^not ok|^# (failover|rejoin|join) time|rewinding|wall time' "$W/$target.out"
+                grep -E '^not ok|^# (failover|rejoin|join) time|^# write gap|rewinding|wall time' "$W/$target.out"
                 echo "$line"
                 # an exit status that no failed check explains (a timeout, a crash) is a failure of its own
                 if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "make $target exited $rc"; fi
@@ -111,7 +112,7 @@ for scenario in "hosts:failover, rejoin, an attacker on the network" "join:join 
         fi
 done
 # Whatever happened, it must leave nothing behind.
-left=$(ip netns list 2>/dev/null | grep -E '^pdd[0-9]+(br|h[0-9])'; grep -E ' /tmp/pdd-sys-[^ ]*/root ' /proc/mounts | cut -d' ' -f2)
+left=$(ip netns list 2>/dev/null | grep -E '^pdd[0-9]+(br|h[0-9]|x|y)'; grep -E ' /tmp/pdd-sys-[^ ]*/root ' /proc/mounts | cut -d' ' -f2)
 if [ -z "$left" ]; then
         passed=$((passed + 1))
         echo "nothing left behind: no network namespace, no overlay mount"

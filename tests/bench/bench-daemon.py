@@ -16,8 +16,8 @@
     with --once, beside an ordinary root's; and the time from SIGTERM to exit
     while the daemon rescans 2,000 clusters that include such files;
  5. join, against an etcd on loopback: the delay from a scope's leader key to
-    its configuration, and the idle daemon's context switches with the watch
-    open.
+    its configuration, and from a member's key to pg_service.conf listing it;
+    the idle daemon's context switches with the watch open.
 usage: bench-daemon.py DAEMON TEMPLATE [IDLE_SECONDS]"""
 import contextlib, os, re, select, shutil, signal, statistics, subprocess, sys, tempfile, time
 
@@ -277,8 +277,9 @@ finally:
     shutil.rmtree(root, ignore_errors=True)
 
 # 5. join: an etcd on loopback (when installed), 200 scopes there; the delay from a scope's leader key to its
-#    configuration (past config_settle_ms, the daemon's own part: Patroni's clone comes after), and the idle
-#    daemon's context switches with the watch open and no DCS traffic.
+#    configuration (past config_settle_ms, the daemon's own part: Patroni's clone comes after), from a member's
+#    key to pg_service.conf listing it, and the idle daemon's context switches with the watch open and no DCS
+#    traffic.
 if shutil.which("etcd") and shutil.which("etcdctl"):
     import base64, json, socket, urllib.request
     socks = [socket.socket() for _ in range(2)]
@@ -306,6 +307,7 @@ if shutil.which("etcd") and shutil.which("etcdctl"):
         put("/postgresql-common/%s/leader" % scope, "m")
 
     root = make_root(0)
+    os.makedirs(os.path.join(root, "etc/postgresql-common"))
     try:
         for _ in range(100):
             try:
@@ -329,6 +331,24 @@ if shutil.which("etcd") and shutil.which("etcdctl"):
             delays.append((t1 - t0) * 1000 - 100)
         print("join: delay from a scope's leader key in etcd to its configuration written, past config_settle_ms=100 "
               "(200 other scopes watched): median %.1f ms (min %.1f, max %.1f, n=20)"
+              % (statistics.median(delays), min(delays), max(delays)))
+        # pg_service.conf: a member joins a scope configured here; the time until the file lists it
+        svc = os.path.join(root, "etc/postgresql-common/pg_service.conf")
+        time.sleep(1)
+        delays = []
+        for i in range(20):
+            t0 = time.monotonic()
+            put("/postgresql-common/15-j%02d/members/m2" % i,
+                json.dumps({"conn_url": "postgres://10.0.0.2:%d/postgres" % (7000 + i), "state": "running"}))
+            want = "[15-j%02d]\nhost=10.0.0.1,10.0.0.2\n" % i
+            while time.monotonic() - t0 < 10:
+                with open(svc) as f:
+                    if want in f.read():
+                        break
+                time.sleep(0.002)
+            delays.append((time.monotonic() - t0) * 1000 - 200)
+        print("pg_service.conf: delay from a member's key in etcd to the service listing it, past the two settles "
+              "of 100 ms (20 services, 200 other scopes watched): median %.1f ms (min %.1f, max %.1f, n=20)"
               % (statistics.median(delays), min(delays), max(delays)))
         time.sleep(1)
         before = d.status("voluntary_ctxt_switches") + d.status("nonvoluntary_ctxt_switches")

@@ -66,7 +66,9 @@ container_prepare() { # HOSTNAME [--no-package]
         echo "$1" >"$r/etc/hostname"
         CTL_INSIDE=/usr/bin/patroni-debianctl
         CLONE_INSIDE=/usr/libexec/patroni-debiand/pg_clonecluster_patroni
-        deb=$(package_deb) || return 1
+        # in this shell, not in $(...): the build (and the cleanup of its directory) is kept for the next host
+        package_deb >/dev/null || return 1
+        deb=$PDD_DEB
         cp "$deb" "$r/root/patroni-debiand.deb"
         # This machine's image forbids maintainer scripts to start services (policy-rc.d exits 101);
         # a real host does not, and the package's own start on install is under test.
@@ -97,7 +99,7 @@ container_reboot() {
 }
 
 container_boot() {
-        # shellcheck disable=SC2086 # NSPAWN_NET is one option
+        # shellcheck disable=SC2086 # NSPAWN_NET is options, split
         systemd-nspawn --register=no --keep-unit -D "$SYS_D/root" ${NSPAWN_NET:---private-network} -b -- systemd.firstboot=off \
                 >"$SYS_D/console.log" 2>&1 &
         NSPAWN=$!
@@ -154,7 +156,8 @@ net_setup() { # N
                         ip -n "${NETNS}br" link set "vh$i" master br0 up &&
                         ip -n "${NETNS}h$i" addr add "10.231.0.$i/24" dev eth0 &&
                         ip -n "${NETNS}h$i" link set eth0 up && ip -n "${NETNS}h$i" link set lo up || return 1
-                H_NET[i]="--network-namespace-path=/run/netns/${NETNS}h$i"
+                # the host's own network namespace: its root may change it (vip-manager adds an address)
+                H_NET[i]="--network-namespace-path=/run/netns/${NETNS}h$i --capability=CAP_NET_ADMIN"
         done
 }
 net_teardown() { # N
