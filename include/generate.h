@@ -51,6 +51,10 @@ typedef struct GenPaths {
         void *cancel_userdata;
 } GenPaths;
 
+struct Settings;
+/* The settings' part of PATHS: the template: setting, tls: and client_networks:. */
+void gen_paths_from_settings(GenPaths *paths, const struct Settings *s);
+
 typedef struct ApiPort {
         char *file; /* V-C.yml */
         int port;    /* its REST API's, 0 if none */

@@ -1182,9 +1182,7 @@ static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Daemon *d,
         r = settings_load(rootfd, o->config, &s, ret_error);
         if (r < 0)
                 return r;
-        paths.settings_template = s->template;
-        paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
-        paths.clients = (HardenClients){ s->client_networks, s->n_client_networks };
+        gen_paths_from_settings(&paths, s);
         r = gen_inputs_load(rootfd, o->root, &paths, ret_gen, &err);
         if (r < 0) {
                 *ret_error = err.message ? err.message : strdup("out of memory");

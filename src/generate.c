@@ -463,6 +463,12 @@ static int remember_api_port(GenInputs *in, const GenOutput *out, GenError *err)
         return 0;
 }
 
+void gen_paths_from_settings(GenPaths *paths, const Settings *s) {
+        paths->settings_template = s->template;
+        paths->tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
+        paths->clients = (HardenClients){ s->client_networks, s->n_client_networks };
+}
+
 HardenTls gen_tls(const GenInputs *in) {
         const HardenTls *t = &in->paths.tls;
         if (t->ca && t->cert && t->key)

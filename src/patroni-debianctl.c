@@ -314,9 +314,7 @@ static int cmd_generate(Globals *g, int argc, char **argv) {
                 log_error("%s", serr ? serr : "out of memory");
                 return EXIT_INVALID_INPUT;
         }
-        paths.settings_template = settings->template;
-        paths.tls = (HardenTls){ settings->tls_ca, settings->tls_cert, settings->tls_key };
-        paths.clients = (HardenClients){ settings->client_networks, settings->n_client_networks };
+        gen_paths_from_settings(&paths, settings);
 
         if (gen_inputs_load(rootfd, g->root, &paths, &in, &err) < 0 || gen_render(in, &req, &out, &err) < 0 ||
             (!to_stdout && prepare_host(in, &out, &added, &tls_made, &err) < 0) ||
@@ -800,9 +798,7 @@ static int cmd_check(const Globals *g, int argc, char **argv) {
         if (!settings_in_scope(s, version, cluster))
                 finding(&f, "warning", "%s/%s is excluded by the include/exclude settings: the daemon leaves it alone",
                         version, cluster);
-        paths.settings_template = s->template;
-        paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
-        paths.clients = (HardenClients){ s->client_networks, s->n_client_networks };
+        gen_paths_from_settings(&paths, s);
 
         env = envconf_read(rootfd, &vc.env_conf_exists);
         vc.env = env;
@@ -1098,9 +1094,7 @@ static int load_inputs(const Globals *g, int rootfd, Settings **ret_settings, Ge
                 log_error("%s", error ? error : "out of memory");
                 return EXIT_INVALID_INPUT;
         }
-        paths.settings_template = s->template;
-        paths.tls = (HardenTls){ s->tls_ca, s->tls_cert, s->tls_key };
-        paths.clients = (HardenClients){ s->client_networks, s->n_client_networks };
+        gen_paths_from_settings(&paths, s);
         if (gen_inputs_load(rootfd, g->root, &paths, ret_in, &err) < 0) {
                 log_error("%s", err.message ? err.message : "out of memory");
                 status = exit_status_of(err.status);

@@ -23,17 +23,11 @@ names=(- pdd-a pdd-b pdd-c)
 net_setup 3 || { not_ok "cannot set up the network namespaces"; finish; }
 # The attacker: a fourth address on the same network, no container, no daemon, no certificate, no env.conf.
 X=${NETNS}x
-ip netns add "$X" && CLEANUP+=("ip netns del $X") &&
-        ip -n "${NETNS}br" link add vx type veth peer name eth0 netns "$X" && ip -n "${NETNS}br" link set vx master br0 up &&
-        ip -n "$X" addr add 10.231.0.9/24 dev eth0 && ip -n "$X" link set eth0 up && ip -n "$X" link set lo up ||
-        { not_ok "cannot set up the attacker's namespace"; finish; }
+netns_extra x 10.231.0.9 || { not_ok "cannot set up the attacker's namespace"; finish; }
 attacker() { ip netns exec "$X" "$@"; }
 # The application's host: the one address client_networks names, no container, no daemon.
 Y=${NETNS}y
-ip netns add "$Y" && CLEANUP+=("ip netns del $Y") &&
-        ip -n "${NETNS}br" link add vy type veth peer name eth0 netns "$Y" && ip -n "${NETNS}br" link set vy master br0 up &&
-        ip -n "$Y" addr add 10.231.0.20/24 dev eth0 && ip -n "$Y" link set eth0 up && ip -n "$Y" link set lo up ||
-        { not_ok "cannot set up the application's namespace"; finish; }
+netns_extra y 10.231.0.20 || { not_ok "cannot set up the application's namespace"; finish; }
 client() { ip netns exec "$Y" "$@"; }
 etcd_host_hook() { # I ROOT: the settings every host has; an admin's own service on B
         echo 'client_networks: [10.231.0.20/32]' >"$2/etc/patroni/patroni-debiand.yml"
@@ -220,46 +214,31 @@ check "service=15-main (B's file, on the application's host): the leader" "10.23
         "$(PGSERVICEFILE=$svcfile app_sql "service=15-main" "SELECT host(inet_server_addr()), pg_is_in_recovery()")"
 check "service=15-main-ro: a standby" "t" "$(PGSERVICEFILE=$svcfile app_sql "service=15-main-ro" "SELECT pg_is_in_recovery()")"
 
-# The application's write loop (a connection per write, as a pool's new connection would): each id whose
-# commit was acknowledged is logged with the time; a failed write is tried again after 0.1 s.
-write_loop() { # LOG FIRST_ID
-        local i=$2
-        while [ ! -e "$1.stop" ]; do
-                if app_sql "$connstr" "INSERT INTO w VALUES ($i) ON CONFLICT DO NOTHING" >/dev/null 2>&1; then
-                        echo "$i $(date +%s%3N)" >>"$1"
-                        i=$((i + 1))
-                else
-                        sleep 0.1
-                fi
-        done
-}
-loop_start() { rm -f "$1" "$1.stop"; write_loop "$1" "$2" & LOOP_PID=$!; CLEANUP+=("kill $LOOP_PID 2>/dev/null"); }
-loop_stop() { touch "$1.stop"; wait "$LOOP_PID" 2>/dev/null; }
+app_insert() { app_sql "$connstr" "INSERT INTO w VALUES ($1) ON CONFLICT DO NOTHING"; }
 # loop_report LOG WHAT HOST...: the longest time without an acknowledged write, in ms; the acknowledged ids
 # missing on the leader (as the first HOST sees it), which must be 0 unless the leader's host was lost.
 loop_report() {
         local log=$1 what=$2 gap ids missing l i
         shift 2
-        gap=$(awk 'NR > 1 { d = $2 - p; if (d > m) m = d } { p = $2 } END { print m + 0 }' "$log")
-        ids=$(cut -d' ' -f1 "$log" | paste -sd,)
+        gap=$(app_loop_gap "$log")
+        ids=$(app_loop_ids "$log")
         l=$(leader_of "$1" main)
         for i in "$@"; do [ "${names[i]}" = "$l" ] && missing=$(psql_on "$i" main "SELECT count(*) FROM unnest('{$ids}'::int[]) a(id) WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.id = a.id)"); done
         echo "# write gap, $what: ${gap} ms ($(wc -l <"$log") writes acknowledged, ${missing:-?} of them missing on the new leader)"
-        LOOP_GAP=$gap LOOP_MISSING=${missing:-?}
+        LOOP_MISSING=${missing:-?}
 }
 wloop=$cadir/writes
 replicas_running() { [ "$(members 1 main | tr ' ' '\n' | grep -c ':Replica:running:')" = 2 ]; }
 first=1
 for to in pdd-b pdd-a; do
         from=$(leader_of 1 main)
-        loop_start "$wloop" "$first"
+        app_loop_start "$wloop" "$first"
         first=100001
-        wait_until 10 eval '[ "$(wc -l <"$wloop")" -ge 10 ]'
+        app_loop_wait "$wloop" 10
         on 1 patroni-debianctl ctl 15/main switchover --leader "$from" --candidate "$to" --force >/dev/null 2>&1
         wait_until 30 eval '[ "$(leader_of 1 main)" = "$to" ]'
-        n=$(wc -l <"$wloop")
-        wait_until 30 eval '[ "$(wc -l <"$wloop")" -ge $((n + 10)) ]'
-        loop_stop "$wloop"
+        app_loop_wait "$wloop" 10
+        app_loop_stop "$wloop"
         loop_report "$wloop" "switchover $from to $to, multi-host connection string" 1 2 3
         check "switchover $from -> $to: the leader is $to, every acknowledged write is there" "$to 0" "$(leader_of 1 main) $LOOP_MISSING"
         wait_until 60 replicas_running
@@ -319,8 +298,8 @@ else
         replicated() { local i; for i in 1 2 3; do
                 [ "$(psql_on "$i" "$1" 'SELECT count(*) FROM t WHERE id = 30001')" = 1 ] || return 1; done; }
         for c in main my-db; do wait_until 15 replicated "$c" || not_ok "15/$c: the replicas never got row 30001"; done
-        loop_start "$wloop" 200001
-        wait_until 10 eval '[ "$(wc -l <"$wloop")" -ge 10 ]'
+        app_loop_start "$wloop" 200001
+        app_loop_wait "$wloop" 10
         t_crash=$SECONDS
         host_crash "$lost"
         for c in main my-db; do
@@ -334,9 +313,8 @@ else
                         not_ok "15/$c after ${names[lost]} was lost: $(members "${survivors[0]}" "$c")"
                 fi
         done
-        n=$(wc -l <"$wloop")
-        wait_until 30 eval '[ "$(wc -l <"$wloop")" -ge $((n + 10)) ]'
-        loop_stop "$wloop"
+        app_loop_wait "$wloop" 10
+        app_loop_stop "$wloop"
         loop_report "$wloop" "15/main's leader host lost (ttl 30 + loop_wait 10 + 5 = 45 s at most), multi-host connection string" \
                 "${survivors[@]}"
         lost_addr=10.231.0.$lost

@@ -295,3 +295,38 @@ ETCD
                 return 1
         fi
 }
+
+# ---- beside the hosts: namespaces without a container, an application's writes --------------------------
+# netns_extra NAME ADDRESS: a network namespace ${NETNS}NAME on the hosts' bridge with ADDRESS/24 (no container,
+# no daemon), removed at the end.
+netns_extra() {
+        local n=${NETNS}$1
+        ip netns add "$n" && CLEANUP+=("ip netns del $n") &&
+                ip -n "${NETNS}br" link add "v$1" type veth peer name eth0 netns "$n" &&
+                ip -n "${NETNS}br" link set "v$1" master br0 up &&
+                ip -n "$n" addr add "$2/24" dev eth0 && ip -n "$n" link set eth0 up && ip -n "$n" link set lo up
+}
+# The application's write loop, in the background (a connection per write, as a pool's new connection
+# would): app_insert ID, which the test defines, commits row ID; each acknowledged one is logged with the
+# time in ms; a failed one is tried again after 0.1 s. app_loop_gap LOG: the longest time without an
+# acknowledged write, in ms. app_loop_ids LOG: the acknowledged ids, comma-separated.
+app_write_loop() { # LOG FIRST_ID
+        local i=$2
+        while [ ! -e "$1.stop" ]; do
+                if app_insert "$i" >/dev/null 2>&1; then
+                        echo "$i $(date +%s%3N)" >>"$1"
+                        i=$((i + 1))
+                else
+                        sleep 0.1
+                fi
+        done
+}
+app_loop_start() { rm -f "$1" "$1.stop"; app_write_loop "$1" "$2" & APP_LOOP_PID=$!; CLEANUP+=("kill $APP_LOOP_PID 2>/dev/null"); }
+app_loop_stop() { touch "$1.stop"; wait "$APP_LOOP_PID" 2>/dev/null; }
+app_loop_wait() { # LOG N: until N more writes are acknowledged (at most 60 s)
+        local log=$1 target
+        target=$(($(wc -l 2>/dev/null <"$log" || echo 0) + $2))
+        wait_until 60 eval '[ "$(wc -l 2>/dev/null <"$log" || echo 0)" -ge "$target" ]'
+}
+app_loop_gap() { awk 'NR > 1 { d = $2 - p; if (d > m) m = d } { p = $2 } END { print m + 0 }' "$1"; }
+app_loop_ids() { cut -d' ' -f1 "$1" | paste -sd,; }

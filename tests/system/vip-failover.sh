@@ -33,10 +33,7 @@ etcd_host_hook() { # I ROOT: etcd's v2 API on, Patroni on it, the application's 
 
 net_setup 3 || { not_ok "cannot set up the network namespaces"; finish; }
 Y=${NETNS}y
-ip netns add "$Y" && CLEANUP+=("ip netns del $Y") &&
-        ip -n "${NETNS}br" link add vy type veth peer name eth0 netns "$Y" && ip -n "${NETNS}br" link set vy master br0 up &&
-        ip -n "$Y" addr add 10.231.0.20/24 dev eth0 && ip -n "$Y" link set eth0 up && ip -n "$Y" link set lo up ||
-        { not_ok "cannot set up the application's namespace"; finish; }
+netns_extra y 10.231.0.20 || { not_ok "cannot set up the application's namespace"; finish; }
 client() { ip netns exec "$Y" "$@"; }
 etcd_hosts_up 3 || finish
 echo "# three hosts and etcd: $((SECONDS - t0)) s"
@@ -78,23 +75,11 @@ app_sql() { client env PGPASSWORD="$app_pw" PGCONNECT_TIMEOUT=2 psql -w -X -A -t
 check "the application's host, through the virtual IP: the leader (A), over TLS" "f|t" \
         "$(app_sql "SELECT pg_is_in_recovery(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")"
 
-write_loop() { # LOG FIRST_ID
-        local i=$2
-        while [ ! -e "$1.stop" ]; do
-                if app_sql "INSERT INTO w VALUES ($i) ON CONFLICT DO NOTHING" >/dev/null 2>&1; then
-                        echo "$i $(date +%s%3N)" >>"$1"
-                        i=$((i + 1))
-                else
-                        sleep 0.1
-                fi
-        done
-}
-loop_start() { rm -f "$1" "$1.stop"; write_loop "$1" "$2" & LOOP_PID=$!; CLEANUP+=("kill $LOOP_PID 2>/dev/null"); }
-loop_stop() { touch "$1.stop"; wait "$LOOP_PID" 2>/dev/null; }
+app_insert() { app_sql "INSERT INTO w VALUES ($1) ON CONFLICT DO NOTHING"; }
 loop_report() { # LOG WHAT LEADER_HOST
         local gap ids missing
-        gap=$(awk 'NR > 1 { d = $2 - p; if (d > m) m = d } { p = $2 } END { print m + 0 }' "$1")
-        ids=$(cut -d' ' -f1 "$1" | paste -sd,)
+        gap=$(app_loop_gap "$1")
+        ids=$(app_loop_ids "$1")
         missing=$(psql_on "$3" "SELECT count(*) FROM unnest('{$ids}'::int[]) a(id) WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.id = a.id)")
         echo "# write gap, $2, virtual IP: ${gap} ms ($(wc -l <"$1") writes acknowledged, $missing of them missing on the new leader)"
         LOOP_MISSING=$missing
@@ -102,14 +87,13 @@ loop_report() { # LOG WHAT LEADER_HOST
 wloop=$cadir/writes
 
 # 3. A switchover to B: the address moves with the leader; no acknowledged write is lost.
-loop_start "$wloop" 1
-wait_until 15 eval '[ "$(wc -l <"$wloop")" -ge 10 ]'
+app_loop_start "$wloop" 1
+app_loop_wait "$wloop" 10
 on 1 patroni-debianctl ctl 15/main switchover --leader pdd-a --candidate pdd-b --force >/dev/null 2>&1
 wait_until 30 eval '[ "$(leader_of 1)" = pdd-b ]'
 wait_until 30 eval '[ "$(vip_hosts)" = "pdd-b " ]'
-n=$(wc -l <"$wloop")
-wait_until 30 eval '[ "$(wc -l <"$wloop")" -ge $((n + 10)) ]'
-loop_stop "$wloop"
+app_loop_wait "$wloop" 10
+app_loop_stop "$wloop"
 loop_report "$wloop" "switchover pdd-a to pdd-b" 2
 check "switchover: B leads and holds the address alone, every acknowledged write is there" "pdd-b pdd-b  0" \
         "$(leader_of 1) $(vip_hosts) $LOOP_MISSING"
@@ -117,15 +101,14 @@ check "switchover: B leads and holds the address alone, every acknowledged write
 # 4. The leader's host (B) lost outright: the lock expires (ttl 30), a replica is promoted, its vip-manager
 #    takes the address.
 wait_until 60 eval '[ "$(role 1)" = "Replica running" ]'
-loop_start "$wloop" 100001
-wait_until 15 eval '[ "$(wc -l <"$wloop")" -ge 10 ]'
+app_loop_start "$wloop" 100001
+app_loop_wait "$wloop" 10
 host_crash 2
 new_leader() { local l; l=$(leader_of 1); [ -n "$l" ] && [ "$l" != pdd-b ]; }
 if wait_until 90 new_leader; then ok "B lost: $(leader_of 1) leads"; else not_ok "B lost: no new leader: $(role 1) $(role 3)"; fi
 wait_until 30 eval '[ "$(vip_hosts)" = "$(leader_of 1) " ]'
-n=$(wc -l <"$wloop")
-wait_until 60 eval '[ "$(wc -l <"$wloop")" -ge $((n + 10)) ]'
-loop_stop "$wloop"
+app_loop_wait "$wloop" 10
+app_loop_stop "$wloop"
 l=$(leader_of 1)
 for i in 1 3; do [ "${names[i]}" = "$l" ] && li=$i; done
 loop_report "$wloop" "the leader's host lost (ttl 30 + loop_wait 10 + 5 = 45 s at most)" "${li:-1}"
