@@ -67,6 +67,12 @@ check "the virtual IP is on the leader's host only" "pdd-a " "$(vip_hosts)"
 app_pw=$(rnd)
 wait_until 30 psql_on 1 "DO \$\$BEGIN CREATE ROLE app LOGIN PASSWORD '$app_pw'; EXCEPTION WHEN duplicate_object THEN NULL; END\$\$;
         CREATE TABLE IF NOT EXISTS w (id int PRIMARY KEY); GRANT SELECT, INSERT ON w TO app"
+# Both replicas stream and have the table before anything moves: a switchover may promote a replica that is
+# within maximum_lag_on_failover without having received the last bytes.
+streams() { [ "$(psql_on 1 "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" = 2 ] &&
+        [ "$(psql_on 2 "SELECT to_regclass('w') IS NOT NULL")|$(psql_on 3 "SELECT to_regclass('w') IS NOT NULL")" = "t|t" ]; }
+if wait_until 60 streams; then ok "B and C stream from A, the application's table is there"; else
+        not_ok "B and C: $(psql_on 1 "SELECT application_name, state FROM pg_stat_replication")"; fi
 cadir=$(mktemp -d)
 CLEANUP+=("rm -rf '$cadir'")
 on 1 cat /etc/patroni/tls/ca.pem >"$cadir/ca.pem"
