@@ -101,7 +101,7 @@ for scenario in "hosts:failover, rejoin, an attacker on the network, an applicat
         rc=$?
         if line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/$target.out" | tail -1); then
                 add_summary "$line"
-                grep -E '^not ok|^# (failover|rejoin|join) time|^# write gap|rewinding|wall time' "$W/$target.out"
+                grep -E '^not ok|^# (failover|rejoin|join) time|^# write gap|^# (etcd|pdd-[abc]: etcd|free space)|rewinding|wall time' "$W/$target.out"
                 echo "$line"
                 # an exit status that no failed check explains (a timeout, a crash) is a failure of its own
                 if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "make $target exited $rc"; fi
