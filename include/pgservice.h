@@ -42,6 +42,15 @@ int pgservice_from_scope(const char *name, const EtcdScope *scope, PgService *re
 int pgservice_add_member(PgService *s, const char *host, int port);
 /* The same from "HOST:PORT" ("[v6]:PORT"), as postgresql.connect_address has it. */
 int pgservice_add_address(PgService *s, const char *hostport);
+/* NAME's one member at HOSTPORT (a configuration's own connect_address): -EINVAL for a bad one, -ENOMEM. */
+int pgservice_from_address(const char *name, const char *hostport, PgService *ret);
+/*
+ * NAME's service as the daemon and patroni-debianctl connstr make it: every member of SCOPE in the DCS view V
+ * when V holds it under namespace NS (NULL: V's own), else the one member at CONNECT_ADDRESS (a configuration's
+ * own; NULL: none). *RET_FROM_DCS says which. -ENOENT if neither gives one, -ENOMEM.
+ */
+int pgservice_of(const char *name, const EtcdView *v, const char *scope, const char *ns, const char *connect_address,
+                 PgService *ret, bool *ret_from_dcs);
 
 typedef enum PgServiceFormat {
         PGSERVICE_KEYWORD, /* host=a,b port=1,2 target_session_attrs=read-write sslmode=... */

@@ -1138,7 +1138,7 @@ static bool cancel_on_stop(void *userdata) {
 /* The DCS watch's settings: for join: (only etcd3, else an error) and for pg_service: (members of every
  * scope; without etcd3 there is no watch, and the services name what this host's configurations say). The
  * namespace is the template's. None when neither is on. */
-static int load_join(const DaemonOptions *o, int rootfd, const Settings *s, GenInputs *g, EtcdWatchConf *ret,
+static int load_dcs_watch(const DaemonOptions *o, int rootfd, const Settings *s, GenInputs *g, EtcdWatchConf *ret,
                      char **ret_error) {
         _cleanup_(envconf_freep) char **env = NULL;
         _cleanup_free_ char *ns = NULL, *error = NULL;
@@ -1188,7 +1188,7 @@ static int load_all(const DaemonOptions *o, int rootfd, LoadFor what, Daemon *d,
                 *ret_error = err.message ? err.message : strdup("out of memory");
                 return r;
         }
-        r = load_join(o, rootfd, s, *ret_gen, ret_join, ret_error);
+        r = load_dcs_watch(o, rootfd, s, *ret_gen, ret_join, ret_error);
         if (r < 0) {
                 *ret_gen = gen_inputs_free(*ret_gen);
                 return r;
@@ -1207,17 +1207,23 @@ static void on_join_settle(struct ev_loop *loop, ev_timer *t, int revents) {
 
         (void) loop;
         (void) revents;
-        if (!v || !(items = calloc(v->n_scopes ? v->n_scopes : 1, sizeof(Item *))))
+        if (!v)
                 return;
         service_schedule(d); /* members came, went or moved */
+        if (!joining(d)) {
+                /* watched for pg_service: only: no scope is decided on */
+                for (size_t i = 0; i < v->n_scopes; i++)
+                        v->scopes[i].dirty = false;
+                return;
+        }
+        if (!(items = calloc(v->n_scopes ? v->n_scopes : 1, sizeof(Item *))))
+                return (void) log_oom();
         for (size_t i = 0; i < v->n_scopes; i++) {
                 EtcdScope *s = &v->scopes[i];
                 char version[32], cluster[64];
                 if (!s->dirty)
                         continue;
                 s->dirty = false;
-                if (!joining(d))
-                        continue; /* watched for pg_service: only */
                 if (join_scope_split(s->name, version, sizeof(version), cluster, sizeof(cluster)) < 0)
                         continue; /* not VERSION-CLUSTER: not one of a template's scopes */
                 Item *it = item_get(d, version, cluster);
@@ -1232,8 +1238,7 @@ static void on_join_settle(struct ev_loop *loop, ev_timer *t, int revents) {
         if (!d->join_synced) {
                 /* The first read: clusters here that waited for it are decided now. */
                 d->join_synced = true;
-                if (joining(d))
-                        reconcile_all(d, false);
+                reconcile_all(d, false);
         }
 }
 
@@ -1268,7 +1273,7 @@ static void on_etcd_state(EtcdWatch *w, bool up, const char *message, void *user
 }
 
 /* The watch for CONF (none if it names no endpoint), replacing the running one. */
-static void join_start(Daemon *d, EtcdWatchConf *conf) {
+static void dcs_watch_start(Daemon *d, EtcdWatchConf *conf) {
         d->etcd = etcdwatch_free(d->etcd);
         ev_timer_stop(d->loop, &d->join_settle);
         d->etcd_last_error[0] = 0;
@@ -1286,24 +1291,11 @@ static void join_start(Daemon *d, EtcdWatchConf *conf) {
  * names (its own). -ENOENT if it has none to give. */
 static int service_of(const Item *it, const EtcdView *v, PgService *ret) {
         const PatroniConf *c = &it->claims.conf;
-        const EtcdScope *scope;
         char name[100];
+        bool from_dcs;
 
         snprintf(name, sizeof(name), "%s-%s", it->version, it->cluster);
-        if (v && c->scope && c->namespace && streq(c->namespace, v->prefix) && (scope = etcd_view_find(v, c->scope)) &&
-            pgservice_from_scope(name, scope, ret) == 0)
-                return 0;
-        if (!c->postgresql_connect_address)
-                return -ENOENT;
-        *ret = (PgService){ .name = strdup(name) };
-        if (!ret->name)
-                return -ENOMEM;
-        int r = pgservice_add_address(ret, c->postgresql_connect_address);
-        if (r < 0) {
-                pgservice_done(ret);
-                return r;
-        }
-        return 0;
+        return pgservice_of(name, v, c->scope, c->namespace, c->postgresql_connect_address, ret, &from_dcs);
 }
 
 static void service_update(Daemon *d) {
@@ -1406,7 +1398,7 @@ static void reload(Daemon *d) {
         d->last_error[0] = 0;
         log_info("Reloaded settings from %s.", d->settings->path ? d->settings->path : "defaults");
         check_secrets(d);
-        join_start(d, &join); /* read again from the start: the scopes are decided on as the view fills */
+        dcs_watch_start(d, &join); /* read again from the start: the scopes are decided on as the view fills */
         full_scan(d, true); /* existing configurations are never rewritten; units only where facts differ */
         renew_tls(d);
         (void) sd_notify(0, "READY=1");
@@ -1541,7 +1533,7 @@ int daemon_new(const DaemonOptions *opts, Daemon **ret) {
         d->join_settle.data = d;
         ev_init(&d->service_settle, on_service_settle);
         d->service_settle.data = d;
-        join_start(d, &join);
+        dcs_watch_start(d, &join);
 
         *ret = TAKE_PTR(d);
         return 0;

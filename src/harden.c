@@ -472,29 +472,24 @@ static int harden_secrets(Ctx *c, int root) {
         return 0;
 }
 
-/* The words of a pg_hba rule, one space between them, for comparing two. */
-static void hba_words(const char *rule, char *buf, size_t size) {
-        size_t p = 0;
+/* Is RULE, split as PostgreSQL splits it, the fields WANT (spaces between them, none quoted)? */
+static bool hba_rule_is(const char *rule, const char *want) {
+        Token t[8], w[8];
+        size_t n = tokenize(rule, t, ELEMENTSOF(t));
 
-        for (const char *s = rule; *s && p + 1 < size;) {
-                size_t n = strcspn(s, " \t");
-                if (n > 0) {
-                        if (p > 0 && p + 1 < size)
-                                buf[p++] = ' ';
-                        n = n < size - 1 - p ? n : size - 1 - p;
-                        memcpy(buf + p, s, n);
-                        p += n;
-                        s += n;
-                }
-                s += strspn(s, " \t");
-        }
-        buf[p] = 0;
+        if (n != tokenize(want, w, ELEMENTSOF(w)))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (t[i].end - t[i].start != w[i].end - w[i].start ||
+                    strncmp(rule + t[i].start, want + w[i].start, t[i].end - t[i].start) != 0)
+                        return false;
+        return true;
 }
 
 /* A hostssl rule for each client network SEQ (postgresql.pg_hba) does not have yet, at its end. */
 static int harden_clients(Ctx *c, int seq, const HardenClients *clients) {
         for (size_t i = 0; clients && seq && i < clients->n; i++) {
-                char want[256], have[256];
+                char want[256];
                 bool found = false;
                 yaml_node_t *s = node(c, seq);
 
@@ -503,10 +498,7 @@ static int harden_clients(Ctx *c, int seq, const HardenClients *clients) {
                 snprintf(want, sizeof(want), "hostssl all all %s scram-sha-256", clients->networks[i]);
                 for (yaml_node_item_t *it = s->data.sequence.items.start; it < s->data.sequence.items.top && !found; it++) {
                         const char *text = yamlutil_scalar(node(c, *it));
-                        if (text) {
-                                hba_words(text, have, sizeof(have));
-                                found = streq(have, want);
-                        }
+                        found = text && hba_rule_is(text, want);
                 }
                 if (found)
                         continue;

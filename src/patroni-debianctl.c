@@ -1168,18 +1168,11 @@ static int cmd_connstr(const Globals *g, int argc, char **argv) {
                 log_error("connstr: %s", error ? error : strerror(-r));
                 return EXIT_FAILED;
         }
-        const EtcdScope *sc = view && (!ns || streq(ns, view->prefix)) ? etcd_view_find(view, scope) : NULL;
-        if (sc)
-                r = pgservice_from_scope(name, sc, &svc);
-        else if (pc.postgresql_connect_address) {
-                /* no etcd3 DCS, or not (yet) in it: this host's member, as its configuration has it */
-                svc.name = strdup(name);
-                r = svc.name ? pgservice_add_address(&svc, pc.postgresql_connect_address) : -ENOMEM;
-                if (r >= 0)
-                        log_warning("connstr: %s: only this host's member (%s): %s", name, pc.postgresql_connect_address,
-                                    view ? "its scope is not in the DCS" : "the DCS is not etcd3");
-        } else
-                r = -ENOENT;
+        bool from_dcs;
+        r = pgservice_of(name, view, scope, ns, pc.postgresql_connect_address, &svc, &from_dcs);
+        if (r >= 0 && !from_dcs) /* no etcd3 DCS, or not (yet) in it: this host's member, as its configuration has it */
+                log_warning("connstr: %s: only this host's member (%s): %s", name, pc.postgresql_connect_address,
+                            view ? "its scope is not in the DCS" : "the DCS is not etcd3");
         if (r < 0) {
                 pgservice_done(&svc);
                 log_error("connstr: %s: %s", name,

@@ -87,6 +87,18 @@ int pgservice_add_address(PgService *s, const char *hostport) {
         return pgservice_add_member(s, host, (int) port);
 }
 
+int pgservice_from_address(const char *name, const char *hostport, PgService *ret) {
+        PgService s = { .name = strdup(name) };
+        int r = s.name ? pgservice_add_address(&s, hostport) : -ENOMEM;
+
+        if (r < 0) {
+                pgservice_done(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
 int pgservice_from_scope(const char *name, const EtcdScope *scope, PgService *ret) {
         PgService s = { .name = strdup(name) };
         int r;
@@ -108,6 +120,17 @@ int pgservice_from_scope(const char *name, const EtcdScope *scope, PgService *re
         }
         *ret = s;
         return 0;
+}
+
+int pgservice_of(const char *name, const EtcdView *v, const char *scope, const char *ns, const char *connect_address,
+                 PgService *ret, bool *ret_from_dcs) {
+        const EtcdScope *sc = v && scope && (!ns || streq(ns, v->prefix)) ? etcd_view_find(v, scope) : NULL;
+        int r = sc ? pgservice_from_scope(name, sc, ret) : -ENOENT;
+
+        *ret_from_dcs = r == 0;
+        if (r != -ENOENT)
+                return r;
+        return connect_address ? pgservice_from_address(name, connect_address, ret) : -ENOENT;
 }
 
 /* ---- connection strings --------------------------------------------------------------------------- */
@@ -309,29 +332,28 @@ static bool admin_has(const PgServiceFile *f, const char *name, const char *suff
         return false;
 }
 
-/* S's two sections; false if a line would be longer than libpq reads. */
+/* S's two sections; false (nothing written) if a line would be longer than libpq reads. */
 static bool put_sections(FILE *f, const PgService *s, const char *ca) {
-        char *hosts = NULL, *ports = NULL;
-        size_t hn = 0, pn = 0;
-        FILE *h = open_memstream(&hosts, &hn), *p = open_memstream(&ports, &pn);
-        bool ok = h && p;
+        size_t hn = strlen("host="), pn = strlen("port=");
 
-        if (ok) {
-                put_hosts(h, s, false);
-                put_ports(p, s);
+        for (size_t i = 0; i < s->n_members; i++) {
+                hn += strlen(s->members[i].host) + (i > 0);
+                pn += (size_t) snprintf(NULL, 0, "%d", s->members[i].port) + (i > 0);
         }
-        ok = (h ? fclose(h) == 0 : false) & (p ? fclose(p) == 0 : false) && ok;
-        ok = ok && hn + strlen("host=") < PGSERVICE_LINE_MAX && pn + strlen("port=") < PGSERVICE_LINE_MAX &&
-             strlen(s->name) + 5 < PGSERVICE_LINE_MAX && (!ca || strlen(ca) + strlen("sslrootcert=") < PGSERVICE_LINE_MAX);
-        for (int ro = 0; ok && ro < 2; ro++) {
-                fprintf(f, "[%s%s]\nhost=%s\nport=%s\ntarget_session_attrs=%s\nsslmode=%s\n", s->name, ro ? "-ro" : "",
-                        hosts, ports, ro ? "prefer-standby" : "read-write", ca ? "verify-full" : "require");
+        if (hn >= PGSERVICE_LINE_MAX || pn >= PGSERVICE_LINE_MAX || strlen(s->name) + 5 >= PGSERVICE_LINE_MAX ||
+            (ca && strlen(ca) + strlen("sslrootcert=") >= PGSERVICE_LINE_MAX))
+                return false;
+        for (int ro = 0; ro < 2; ro++) {
+                fprintf(f, "[%s%s]\nhost=", s->name, ro ? "-ro" : "");
+                put_hosts(f, s, false);
+                fputs("\nport=", f);
+                put_ports(f, s);
+                fprintf(f, "\ntarget_session_attrs=%s\nsslmode=%s\n", ro ? "prefer-standby" : "read-write",
+                        ca ? "verify-full" : "require");
                 if (ca)
                         fprintf(f, "sslrootcert=%s\n", ca);
         }
-        free(hosts);
-        free(ports);
-        return ok;
+        return true;
 }
 
 static int left_out_add(char ***list, size_t *n, const char *name) {
@@ -370,21 +392,8 @@ int pgservice_file_render(const PgServiceFile *f, const PgService *services, siz
                                 r = left_out_add(&left, &n_left, services[i].name);
                                 continue;
                         }
-                        char *one = NULL;
-                        size_t one_len = 0;
-                        FILE *o = open_memstream(&one, &one_len);
-                        if (!o) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        bool ok = put_sections(o, &services[i], ca);
-                        if (fclose(o) != 0)
-                                r = -ENOMEM;
-                        else if (ok)
-                                fwrite(one, 1, one_len, out);
-                        else
+                        if (!put_sections(out, &services[i], ca))
                                 r = left_out_add(&left, &n_left, services[i].name);
-                        free(one);
                 }
                 fputs(PGSERVICE_END "\n", out);
         }

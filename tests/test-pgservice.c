@@ -93,6 +93,42 @@ START_TEST(test_from_scope) {
 }
 END_TEST
 
+/* The daemon's and connstr's choice: the DCS's members under the scope and namespace, else the configuration's
+ * own member; neither is -ENOENT. */
+START_TEST(test_of) {
+        EtcdView *v = etcd_view_new("/postgresql-common/");
+        const char *key = "/postgresql-common/15-main/members/a", *val = "{\"conn_url\": \"postgres://10.0.0.7:5432/postgres\"}";
+        PgService s;
+        bool dcs;
+        char *c;
+
+        ck_assert_int_eq(etcd_view_apply(v, key, strlen(key), val, strlen(val)), 1);
+        ck_assert_int_eq(pgservice_of("15-main", v, "15-main", "/postgresql-common/", "10.0.0.1:5432", &s, &dcs), 0);
+        ck_assert(dcs);
+        ck_assert_int_eq(pgservice_connstr(&s, false, NULL, PGSERVICE_KEYWORD, &c), 0);
+        ck_assert_ptr_nonnull(strstr(c, "host=10.0.0.7 port=5432 "));
+        free(c);
+        pgservice_done(&s);
+        /* NULL namespace: the view's own */
+        ck_assert_int_eq(pgservice_of("15-main", v, "15-main", NULL, NULL, &s, &dcs), 0);
+        ck_assert(dcs);
+        pgservice_done(&s);
+        /* another namespace, another scope, no view: the configuration's own member */
+        const char *ns[] = { "/service/", "/postgresql-common/", "/postgresql-common/" };
+        const char *scope[] = { "15-main", "15-other", "15-main" };
+        for (int i = 0; i < 3; i++) {
+                ck_assert_int_eq(pgservice_of("15-main", i == 2 ? NULL : v, scope[i], ns[i], "[fd00::1]:5433", &s, &dcs), 0);
+                ck_assert(!dcs);
+                ck_assert_str_eq(s.members[0].host, "fd00::1");
+                ck_assert_int_eq(s.members[0].port, 5433);
+                pgservice_done(&s);
+        }
+        ck_assert_int_eq(pgservice_of("15-x", v, "15-x", NULL, NULL, &s, &dcs), -ENOENT);
+        ck_assert_int_eq(pgservice_of("15-x", v, "15-x", NULL, "no-port", &s, &dcs), -EINVAL);
+        etcd_view_free(v);
+}
+END_TEST
+
 /* The admin's bytes are kept exactly; our block goes at the end the first time, then stays where it is. */
 START_TEST(test_render_keeps_admin) {
         const char *admin = "# my services\n[app]\nhost=db.example.org\n  dbname = app  \n\n[other]\nservice=x";
@@ -290,6 +326,7 @@ int main(void) {
 
         tcase_add_test(tc, test_members);
         tcase_add_test(tc, test_from_scope);
+        tcase_add_test(tc, test_of);
         tcase_add_test(tc, test_render_keeps_admin);
         tcase_add_test(tc, test_render_admin_wins);
         tcase_add_test(tc, test_parse_errors);
